@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
@@ -24,6 +25,9 @@ struct Case {
     std::string relative; // path passed to the CLI
     fs::path expected;
 };
+
+/// Names the case in gtest's output instead of dumping its bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.relative; }
 
 std::vector<Case> collect_cases() {
     std::vector<Case> cases;

@@ -41,6 +41,8 @@ int main(int argc, char** argv) {
 
     int exit_code = exit_ok;
     register_check(app, exit_code);
+    register_test(app, exit_code);
+    register_render(app, exit_code);
 
     try {
         app.parse(argc, argv);

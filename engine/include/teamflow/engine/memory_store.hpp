@@ -1,0 +1,96 @@
+#pragma once
+/// The in-memory store, used by `teamflow test`, the unit tests and the benchmark. One mutex.
+
+#include "teamflow/engine/store.hpp"
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace teamflow::engine {
+
+/// Keeps everything in memory; thread-safe with one mutex; commits are all or nothing.
+class MemoryStore final : public Store {
+public:
+    MemoryStore();
+    bool read_record(RecordId id, Record& out) const override;
+    RecordId allocate_id() override;
+    Status commit(const ChangeSet& changes) override;
+    bool unique_taken(std::uint32_t module, std::uint32_t field, std::string_view key,
+                      RecordId except) const override;
+    std::int64_t cursor(std::string_view key) const override;
+    std::int64_t count_open_assigned(std::uint32_t module, UserId user, std::uint32_t state_field,
+                                     const std::vector<std::uint8_t>& terminal) const override;
+    std::optional<Timer> next_timer() const override;
+    std::vector<Timer> due_timers(std::int64_t now, std::size_t limit) const override;
+    std::vector<Timer> timers_of(RecordId record) const override;
+    std::vector<HistoryEntry> history(RecordId record) const override;
+    std::vector<OutboxRow> outbox(std::optional<OutboxStatus> status) const override;
+    std::vector<OutboxRow> notifications(UserId user) const override;
+    Status mark_outbox(std::int64_t id, OutboxStatus status, std::string error) override;
+    std::vector<RecordId> list(std::uint32_t module, RecordId after,
+                               std::size_t limit) const override;
+    std::vector<RecordId> requested_by(UserId user) const override;
+    std::vector<RecordId> assigned_to(UserId user) const override;
+    std::optional<StoredResponse> recall(std::string_view key) const override;
+    void remember(std::string_view key, StoredResponse response) override;
+
+    /// Number of live records.
+    std::size_t record_count() const;
+    /// Bytes held for records (struct, field cells and their text), excluding history.
+    std::size_t record_bytes() const;
+    /// Bytes held for history entries.
+    std::size_t history_bytes() const;
+
+private:
+    struct Slot {
+        Record record;
+        bool live = false;
+        std::int64_t last_history = -1;    ///< index in history_ of its newest entry
+        std::vector<std::uint32_t> timers; ///< timer pool indices
+    };
+    struct StringHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    struct TimerSlot {
+        Timer timer;
+        std::uint32_t generation = 0;
+        bool alive = false;
+    };
+    struct HeapItem {
+        std::int64_t due;
+        std::int64_t seq;
+        std::uint32_t index;
+        std::uint32_t generation;
+    };
+
+    Slot* slot(RecordId id);
+    const Slot* slot(RecordId id) const;
+    void kill_timer(std::uint32_t index);
+    void compact_heap();
+    static std::string unique_key(std::uint32_t module, std::uint32_t field, std::string_view key);
+
+    mutable std::mutex mu_;
+    std::atomic<RecordId> next_id_{1};
+    std::vector<Slot> slots_;
+    std::vector<std::vector<RecordId>> by_module_;
+    std::vector<TimerSlot> timer_pool_;
+    std::vector<std::uint32_t> timer_free_;
+    std::vector<HeapItem> heap_;
+    std::size_t live_timers_ = 0;
+    std::int64_t timer_seq_ = 0;
+    std::int64_t next_history_id_ = 1;
+    std::int64_t next_outbox_id_ = 1;
+    std::deque<HistoryEntry> history_;          ///< every entry, in commit order
+    std::deque<std::int64_t> history_prev_;     ///< per entry: the record's previous entry, or -1
+    std::deque<OutboxRow> outbox_;
+    std::unordered_map<std::string, std::int64_t, StringHash, std::equal_to<>> cursors_;
+    std::unordered_map<std::string, RecordId> unique_;
+    std::unordered_map<std::string, StoredResponse> idempotency_;
+};
+
+} // namespace teamflow::engine

@@ -1,0 +1,254 @@
+#pragma once
+/// The store interface. One engine operation computes a complete `ChangeSet` (record writes with
+/// expected versions, history, outbox rows, timers, cursors, unique keys) and the store commits it
+/// in one call, all or nothing. Reads needed during evaluation go through the store too.
+
+#include "teamflow/engine/record.hpp"
+#include "teamflow/engine/result.hpp"
+#include "teamflow/engine/value.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace teamflow::engine {
+
+/// A vector whose elements are reused after `clear()` (their buffers keep their capacity).
+/// `add()` returns an element reset with its `reset()`.
+template <class T>
+class Reuse {
+public:
+    /// A fresh (reset) element at the end.
+    T& add() {
+        if (n_ == items_.size()) {
+            items_.emplace_back();
+        } else {
+            items_[n_].reset();
+        }
+        return items_[n_++];
+    }
+    void clear() { n_ = 0; }
+    std::size_t size() const { return n_; }
+    bool empty() const { return n_ == 0; }
+    T& operator[](std::size_t k) { return items_[k]; }
+    const T& operator[](std::size_t k) const { return items_[k]; }
+    T* begin() { return items_.data(); }
+    T* end() { return items_.data() + n_; }
+    const T* begin() const { return items_.data(); }
+    const T* end() const { return items_.data() + n_; }
+
+private:
+    std::vector<T> items_;
+    std::size_t n_ = 0;
+};
+
+/// What a history entry records.
+enum class HistoryKind : std::uint8_t {
+    Created,      ///< the record was created (or filed as a request)
+    Updated,      ///< a direct update
+    Transition,   ///< a transition by a user
+    ParallelStep, ///< one sub-transition of a parallel group (the record may not have moved)
+    Automatic,    ///< an automatic transition fired by its timer
+    Sla,          ///< an SLA escalation
+    Moved,        ///< an admin move
+    Deleted,
+};
+
+/// The stable name of a history kind (`transition`, `sla`, …).
+std::string_view history_kind_name(HistoryKind kind);
+
+/// A field's value before and after a change.
+struct FieldChange {
+    std::uint32_t field = 0;
+    Cell before;
+    Cell after;
+};
+
+/// One entry of a record's history.
+struct HistoryEntry {
+    std::int64_t id = 0; ///< assigned by the store at commit
+    RecordId record = 0;
+    std::uint32_t module = 0;
+    HistoryKind kind = HistoryKind::Created;
+    std::string name;          ///< transition, parallel sub-transition or SLA state name
+    std::int32_t from = -1;    ///< state index before, or -1
+    std::int32_t to = -1;      ///< state index after, or -1
+    UserId by = no_user;
+    std::int64_t at = 0;
+    std::int64_t version = 0;  ///< the record's version after this change
+    std::string note;
+    std::string reason;        ///< for moves
+    std::vector<FieldChange> changes; ///< updates; fields supplied with a transition
+    std::vector<std::string> checklist;
+
+    void reset() {
+        id = 0;
+        record = 0;
+        module = 0;
+        kind = HistoryKind::Created;
+        name.clear();
+        from = to = -1;
+        by = no_user;
+        at = version = 0;
+        note.clear();
+        reason.clear();
+        changes.clear();
+        checklist.clear();
+    }
+};
+
+/// What an outbox row delivers.
+enum class OutboxKind : std::uint8_t { Notification, Webhook };
+/// Delivery state of an outbox row.
+enum class OutboxStatus : std::uint8_t { Pending, Delivered, Failed };
+
+/// A queued notification or webhook, committed with the change that caused it.
+struct OutboxRow {
+    std::int64_t id = 0; ///< assigned by the store at commit
+    OutboxKind kind = OutboxKind::Notification;
+    RecordId record = 0;
+    std::uint32_t module = 0;
+    UserId user = no_user; ///< notification recipient
+    std::string text;      ///< notification message
+    std::string url;       ///< webhook URL
+    std::string payload;   ///< webhook body (the record as JSON)
+    std::int64_t created_at = 0;
+    OutboxStatus status = OutboxStatus::Pending;
+    int attempts = 0;
+    std::string last_error;
+
+    void reset() { *this = OutboxRow{}; }
+};
+
+/// What a timer does when it fires.
+enum class TimerKind : std::uint8_t { Transition, Sla };
+
+/// A timer set when a record entered a state; ignored if the record has left that state since
+/// (its `state_version` no longer matches the record's).
+struct Timer {
+    std::int64_t id = 0; ///< assigned by the store at commit
+    RecordId record = 0;
+    std::uint32_t blueprint = 0;
+    TimerKind kind = TimerKind::Transition;
+    std::uint32_t index = 0; ///< transition or SLA index
+    std::int64_t due = 0;
+    std::int64_t state_version = 0;
+};
+
+/// A new or updated record, with the version expected in the store (0: a new record).
+struct RecordWrite {
+    Record record;
+    std::int64_t expected_version = 0;
+    void reset() { expected_version = 0; }
+};
+
+/// A round-robin cursor moved from `expected` to `value` (a mismatch is a conflict).
+struct CursorUpdate {
+    std::string key;
+    std::int64_t expected = 0;
+    std::int64_t value = 0;
+    void reset() {
+        key.clear();
+        expected = value = 0;
+    }
+};
+
+/// A unique field value claimed (or released) by a record.
+struct UniqueKey {
+    std::uint32_t module = 0;
+    std::uint32_t field = 0;
+    std::string key;
+    RecordId record = 0;
+    void reset() {
+        module = field = 0;
+        key.clear();
+        record = 0;
+    }
+};
+
+/// Everything one operation changes, committed atomically.
+struct ChangeSet {
+    Reuse<RecordWrite> writes;
+    Reuse<HistoryEntry> history;
+    Reuse<OutboxRow> outbox;
+    std::vector<RecordId> timers_cancel; ///< drop every pending timer of these records (first)
+    std::vector<Timer> timers_add;
+    std::vector<std::int64_t> timers_done; ///< fired (or found stale): remove
+    Reuse<CursorUpdate> cursors;
+    Reuse<UniqueKey> claims;
+    Reuse<UniqueKey> releases;
+
+    void clear() {
+        writes.clear();
+        history.clear();
+        outbox.clear();
+        timers_cancel.clear();
+        timers_add.clear();
+        timers_done.clear();
+        cursors.clear();
+        claims.clear();
+        releases.clear();
+    }
+};
+
+/// A remembered answer for an idempotency key.
+struct StoredResponse {
+    std::string fingerprint; ///< what the request looked like (e.g. a hash of its body)
+    std::string response;
+};
+
+/// Reads records by id (for one-hop lookups during evaluation).
+class RecordReader {
+public:
+    virtual ~RecordReader() = default;
+    /// Copies a record into `out` (reusing its buffers); false when there is none.
+    virtual bool read_record(RecordId id, Record& out) const = 0;
+};
+
+/// Where records, history, outbox, timers, cursors and idempotency keys live. Thread-safe.
+class Store : public RecordReader {
+public:
+    /// Reserves a new record id.
+    virtual RecordId allocate_id() = 0;
+    /// Commits a change set atomically: `conflict` when a record's version differs from the one
+    /// expected (or a cursor moved), `not-unique` when a unique key is taken; nothing is applied
+    /// then.
+    virtual Status commit(const ChangeSet& changes) = 0;
+    /// Whether a unique key is held by a record other than `except`.
+    virtual bool unique_taken(std::uint32_t module, std::uint32_t field, std::string_view key,
+                              RecordId except) const = 0;
+    /// The current value of a round-robin cursor (0 when never moved).
+    virtual std::int64_t cursor(std::string_view key) const = 0;
+    /// Records of `module` assigned to `user` that are open: not in a state flagged in
+    /// `terminal` of the picklist field `state_field` (npos: every record is open).
+    virtual std::int64_t count_open_assigned(std::uint32_t module, UserId user,
+                                             std::uint32_t state_field,
+                                             const std::vector<std::uint8_t>& terminal) const = 0;
+    /// The pending timer due first, if any.
+    virtual std::optional<Timer> next_timer() const = 0;
+    /// Pending timers due at or before `now`, in due order (ties by id).
+    virtual std::vector<Timer> due_timers(std::int64_t now, std::size_t limit) const = 0;
+    /// Pending timers of a record.
+    virtual std::vector<Timer> timers_of(RecordId record) const = 0;
+    /// A record's history, oldest first.
+    virtual std::vector<HistoryEntry> history(RecordId record) const = 0;
+    /// Outbox rows, oldest first; `status` filters when given.
+    virtual std::vector<OutboxRow> outbox(std::optional<OutboxStatus> status) const = 0;
+    /// Notifications addressed to a user, newest first.
+    virtual std::vector<OutboxRow> notifications(UserId user) const = 0;
+    /// Marks an outbox row delivered or failed (one more attempt).
+    virtual Status mark_outbox(std::int64_t id, OutboxStatus status, std::string error) = 0;
+    /// Ids of a module's live records after `after`, ascending, at most `limit`.
+    virtual std::vector<RecordId> list(std::uint32_t module, RecordId after,
+                                       std::size_t limit) const = 0;
+    /// Ids of records filed by (requester) or assigned to a user.
+    virtual std::vector<RecordId> requested_by(UserId user) const = 0;
+    virtual std::vector<RecordId> assigned_to(UserId user) const = 0;
+    /// The answer remembered for an idempotency key.
+    virtual std::optional<StoredResponse> recall(std::string_view key) const = 0;
+    /// Remembers an answer (the first one wins).
+    virtual void remember(std::string_view key, StoredResponse response) = 0;
+};
+
+} // namespace teamflow::engine

@@ -1,0 +1,444 @@
+#include "teamflow/engine/memory_store.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace teamflow::engine {
+
+std::string_view history_kind_name(HistoryKind kind) {
+    switch (kind) {
+    case HistoryKind::Created: return "created";
+    case HistoryKind::Updated: return "updated";
+    case HistoryKind::Transition: return "transition";
+    case HistoryKind::ParallelStep: return "parallel-step";
+    case HistoryKind::Automatic: return "automatic";
+    case HistoryKind::Sla: return "sla";
+    case HistoryKind::Moved: return "moved";
+    case HistoryKind::Deleted: return "deleted";
+    }
+    return "created";
+}
+
+namespace {
+
+// Min-heap order on (due, seq).
+bool heap_after(const auto& a, const auto& b) {
+    return a.due != b.due ? a.due > b.due : a.seq > b.seq;
+}
+
+std::int64_t timer_id(std::uint32_t index, std::uint32_t generation) {
+    return (static_cast<std::int64_t>(generation) << 32) | (static_cast<std::int64_t>(index) + 1);
+}
+
+} // namespace
+
+MemoryStore::MemoryStore() = default;
+
+MemoryStore::Slot* MemoryStore::slot(RecordId id) {
+    if (id <= 0 || static_cast<std::size_t>(id) > slots_.size()) {
+        return nullptr;
+    }
+    return &slots_[static_cast<std::size_t>(id - 1)];
+}
+
+const MemoryStore::Slot* MemoryStore::slot(RecordId id) const {
+    if (id <= 0 || static_cast<std::size_t>(id) > slots_.size()) {
+        return nullptr;
+    }
+    return &slots_[static_cast<std::size_t>(id - 1)];
+}
+
+std::string MemoryStore::unique_key(std::uint32_t module, std::uint32_t field,
+                                    std::string_view key) {
+    return fmt::format("{}:{}:{}", module, field, key);
+}
+
+bool MemoryStore::read_record(RecordId id, Record& out) const {
+    std::lock_guard lock(mu_);
+    const Slot* s = slot(id);
+    if (s == nullptr || !s->live) {
+        return false;
+    }
+    out = s->record;
+    return true;
+}
+
+RecordId MemoryStore::allocate_id() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
+
+void MemoryStore::kill_timer(std::uint32_t index) {
+    TimerSlot& t = timer_pool_[index];
+    if (!t.alive) {
+        return;
+    }
+    t.alive = false;
+    ++t.generation;
+    timer_free_.push_back(index);
+    --live_timers_;
+    if (Slot* s = slot(t.timer.record)) {
+        auto& v = s->timers;
+        v.erase(std::remove(v.begin(), v.end(), index), v.end());
+    }
+}
+
+void MemoryStore::compact_heap() {
+    std::vector<HeapItem> live;
+    live.reserve(live_timers_);
+    for (const HeapItem& h : heap_) {
+        const TimerSlot& t = timer_pool_[h.index];
+        if (t.alive && t.generation == h.generation) {
+            live.push_back(h);
+        }
+    }
+    heap_ = std::move(live);
+    std::make_heap(heap_.begin(), heap_.end(),
+                   [](const HeapItem& a, const HeapItem& b) { return heap_after(a, b); });
+}
+
+Status MemoryStore::commit(const ChangeSet& cs) {
+    std::lock_guard lock(mu_);
+    // Check everything first: nothing is applied unless all of it can be.
+    for (const RecordWrite& w : cs.writes) {
+        const Slot* s = slot(w.record.id);
+        if (w.expected_version == 0) {
+            if (s != nullptr && s->live) {
+                return make_error(ErrorCode::Conflict,
+                                  fmt::format("record {} already exists", w.record.id));
+            }
+        } else if (s == nullptr || !s->live) {
+            return make_error(ErrorCode::NotFound, fmt::format("no record {}", w.record.id));
+        } else if (s->record.version != w.expected_version) {
+            return make_error(ErrorCode::Conflict,
+                              fmt::format("record {} is at version {}, not {}", w.record.id,
+                                          s->record.version, w.expected_version));
+        }
+    }
+    for (const CursorUpdate& c : cs.cursors) {
+        const auto it = cursors_.find(c.key);
+        const std::int64_t current = it == cursors_.end() ? 0 : it->second;
+        if (current != c.expected) {
+            return make_error(ErrorCode::Conflict, fmt::format("cursor {} moved", c.key));
+        }
+    }
+    for (const UniqueKey& k : cs.claims) {
+        const auto it = unique_.find(unique_key(k.module, k.field, k.key));
+        if (it != unique_.end() && it->second != k.record) {
+            const bool released =
+                std::any_of(cs.releases.begin(), cs.releases.end(), [&](const UniqueKey& r) {
+                    return r.module == k.module && r.field == k.field && r.key == k.key;
+                });
+            if (!released) {
+                return make_error(ErrorCode::NotUnique,
+                                  fmt::format("\"{}\" is already taken", k.key));
+            }
+        }
+    }
+    // Apply.
+    for (const RecordWrite& w : cs.writes) {
+        const auto index = static_cast<std::size_t>(w.record.id - 1);
+        if (index >= slots_.size()) {
+            slots_.resize(std::max(index + 1, slots_.size() * 2));
+        }
+        Slot& s = slots_[index];
+        if (!s.live) {
+            if (w.record.module >= by_module_.size()) {
+                by_module_.resize(w.record.module + 1);
+            }
+            auto& ids = by_module_[w.record.module];
+            ids.insert(std::upper_bound(ids.begin(), ids.end(), w.record.id), w.record.id);
+        }
+        s.live = !w.record.deleted;
+        s.record = w.record;
+    }
+    for (const UniqueKey& k : cs.releases) {
+        const auto it = unique_.find(unique_key(k.module, k.field, k.key));
+        if (it != unique_.end() && it->second == k.record) {
+            unique_.erase(it);
+        }
+    }
+    for (const UniqueKey& k : cs.claims) {
+        unique_[unique_key(k.module, k.field, k.key)] = k.record;
+    }
+    for (const HistoryEntry& h : cs.history) {
+        if (Slot* s = slot(h.record)) {
+            history_.push_back(h);
+            history_.back().id = next_history_id_++;
+            history_prev_.push_back(s->last_history);
+            s->last_history = static_cast<std::int64_t>(history_.size()) - 1;
+        }
+    }
+    for (const OutboxRow& o : cs.outbox) {
+        outbox_.push_back(o);
+        outbox_.back().id = next_outbox_id_++;
+    }
+    for (RecordId r : cs.timers_cancel) {
+        if (Slot* s = slot(r)) {
+            const std::vector<std::uint32_t> ids = s->timers;
+            for (std::uint32_t t : ids) {
+                kill_timer(t);
+            }
+        }
+    }
+    for (std::int64_t id : cs.timers_done) {
+        const auto index = static_cast<std::uint32_t>((id & 0xFFFFFFFF) - 1);
+        const auto generation = static_cast<std::uint32_t>(id >> 32);
+        if (index < timer_pool_.size() && timer_pool_[index].generation == generation) {
+            kill_timer(index);
+        }
+    }
+    for (const Timer& t : cs.timers_add) {
+        std::uint32_t index = 0;
+        if (!timer_free_.empty()) {
+            index = timer_free_.back();
+            timer_free_.pop_back();
+        } else {
+            index = static_cast<std::uint32_t>(timer_pool_.size());
+            timer_pool_.emplace_back();
+        }
+        TimerSlot& ts = timer_pool_[index];
+        ts.timer = t;
+        ts.timer.id = timer_id(index, ts.generation);
+        ts.alive = true;
+        ++live_timers_;
+        heap_.push_back({t.due, timer_seq_++, index, ts.generation});
+        std::push_heap(heap_.begin(), heap_.end(),
+                       [](const HeapItem& a, const HeapItem& b) { return heap_after(a, b); });
+        if (Slot* s = slot(t.record)) {
+            s->timers.push_back(index);
+        }
+    }
+    if (heap_.size() > 1024 && heap_.size() > 4 * live_timers_) {
+        compact_heap();
+    }
+    for (const CursorUpdate& c : cs.cursors) {
+        cursors_[c.key] = c.value;
+    }
+    return Ok{};
+}
+
+bool MemoryStore::unique_taken(std::uint32_t module, std::uint32_t field, std::string_view key,
+                               RecordId except) const {
+    std::lock_guard lock(mu_);
+    const auto it = unique_.find(unique_key(module, field, key));
+    return it != unique_.end() && it->second != except;
+}
+
+std::int64_t MemoryStore::cursor(std::string_view key) const {
+    std::lock_guard lock(mu_);
+    const auto it = cursors_.find(key);
+    return it == cursors_.end() ? 0 : it->second;
+}
+
+std::int64_t MemoryStore::count_open_assigned(std::uint32_t module, UserId user,
+                                              std::uint32_t state_field,
+                                              const std::vector<std::uint8_t>& terminal) const {
+    std::lock_guard lock(mu_);
+    if (module >= by_module_.size()) {
+        return 0;
+    }
+    std::int64_t n = 0;
+    for (RecordId id : by_module_[module]) {
+        const Slot* s = slot(id);
+        if (s == nullptr || !s->live || s->record.assignee != user) {
+            continue;
+        }
+        if (state_field < s->record.fields.size()) {
+            const std::int32_t st = s->record.fields[state_field].aux;
+            if (st >= 0 && static_cast<std::size_t>(st) < terminal.size() &&
+                terminal[static_cast<std::size_t>(st)] != 0) {
+                continue;
+            }
+        }
+        ++n;
+    }
+    return n;
+}
+
+std::optional<Timer> MemoryStore::next_timer() const {
+    std::lock_guard lock(mu_);
+    // The heap may hold stale entries; find the earliest live one without popping.
+    std::optional<Timer> best;
+    std::int64_t best_seq = 0;
+    for (const HeapItem& h : heap_) {
+        const TimerSlot& t = timer_pool_[h.index];
+        if (!t.alive || t.generation != h.generation) {
+            continue;
+        }
+        if (!best || h.due < best->due || (h.due == best->due && h.seq < best_seq)) {
+            best = t.timer;
+            best_seq = h.seq;
+        }
+    }
+    return best;
+}
+
+std::vector<Timer> MemoryStore::due_timers(std::int64_t now, std::size_t limit) const {
+    std::lock_guard lock(mu_);
+    std::vector<std::pair<std::int64_t, const Timer*>> due;
+    for (const HeapItem& h : heap_) {
+        const TimerSlot& t = timer_pool_[h.index];
+        if (t.alive && t.generation == h.generation && h.due <= now) {
+            due.emplace_back(h.seq, &t.timer);
+        }
+    }
+    std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) {
+        return a.second->due != b.second->due ? a.second->due < b.second->due : a.first < b.first;
+    });
+    std::vector<Timer> out;
+    for (std::size_t k = 0; k < due.size() && k < limit; ++k) {
+        out.push_back(*due[k].second);
+    }
+    return out;
+}
+
+std::vector<Timer> MemoryStore::timers_of(RecordId record) const {
+    std::lock_guard lock(mu_);
+    std::vector<Timer> out;
+    if (const Slot* s = slot(record)) {
+        for (std::uint32_t t : s->timers) {
+            out.push_back(timer_pool_[t].timer);
+        }
+    }
+    return out;
+}
+
+std::vector<HistoryEntry> MemoryStore::history(RecordId record) const {
+    std::lock_guard lock(mu_);
+    std::vector<HistoryEntry> out;
+    const Slot* s = slot(record);
+    for (std::int64_t k = s == nullptr ? -1 : s->last_history; k >= 0;
+         k = history_prev_[static_cast<std::size_t>(k)]) {
+        out.push_back(history_[static_cast<std::size_t>(k)]);
+    }
+    std::reverse(out.begin(), out.end());
+    return out;
+}
+
+std::vector<OutboxRow> MemoryStore::outbox(std::optional<OutboxStatus> status) const {
+    std::lock_guard lock(mu_);
+    std::vector<OutboxRow> out;
+    for (const OutboxRow& o : outbox_) {
+        if (!status || o.status == *status) {
+            out.push_back(o);
+        }
+    }
+    return out;
+}
+
+std::vector<OutboxRow> MemoryStore::notifications(UserId user) const {
+    std::lock_guard lock(mu_);
+    std::vector<OutboxRow> out;
+    for (auto it = outbox_.rbegin(); it != outbox_.rend(); ++it) {
+        if (it->kind == OutboxKind::Notification && it->user == user) {
+            out.push_back(*it);
+        }
+    }
+    return out;
+}
+
+Status MemoryStore::mark_outbox(std::int64_t id, OutboxStatus status, std::string error) {
+    std::lock_guard lock(mu_);
+    for (OutboxRow& o : outbox_) {
+        if (o.id == id) {
+            o.status = status;
+            ++o.attempts;
+            o.last_error = std::move(error);
+            return Ok{};
+        }
+    }
+    return make_error(ErrorCode::NotFound, fmt::format("no outbox row {}", id));
+}
+
+std::vector<RecordId> MemoryStore::list(std::uint32_t module, RecordId after,
+                                        std::size_t limit) const {
+    std::lock_guard lock(mu_);
+    std::vector<RecordId> out;
+    if (module >= by_module_.size()) {
+        return out;
+    }
+    const auto& ids = by_module_[module];
+    for (auto it = std::upper_bound(ids.begin(), ids.end(), after);
+         it != ids.end() && out.size() < limit; ++it) {
+        const Slot* s = slot(*it);
+        if (s != nullptr && s->live) {
+            out.push_back(*it);
+        }
+    }
+    return out;
+}
+
+std::vector<RecordId> MemoryStore::requested_by(UserId user) const {
+    std::lock_guard lock(mu_);
+    std::vector<RecordId> out;
+    for (const Slot& s : slots_) {
+        if (s.live && s.record.requester == user) {
+            out.push_back(s.record.id);
+        }
+    }
+    return out;
+}
+
+std::vector<RecordId> MemoryStore::assigned_to(UserId user) const {
+    std::lock_guard lock(mu_);
+    std::vector<RecordId> out;
+    for (const Slot& s : slots_) {
+        if (s.live && s.record.assignee == user) {
+            out.push_back(s.record.id);
+        }
+    }
+    return out;
+}
+
+std::optional<StoredResponse> MemoryStore::recall(std::string_view key) const {
+    std::lock_guard lock(mu_);
+    const auto it = idempotency_.find(std::string(key));
+    if (it == idempotency_.end()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+void MemoryStore::remember(std::string_view key, StoredResponse response) {
+    std::lock_guard lock(mu_);
+    idempotency_.emplace(std::string(key), std::move(response));
+}
+
+std::size_t MemoryStore::record_count() const {
+    std::lock_guard lock(mu_);
+    return static_cast<std::size_t>(
+        std::count_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.live; }));
+}
+
+std::size_t MemoryStore::record_bytes() const {
+    std::lock_guard lock(mu_);
+    std::size_t bytes = slots_.capacity() * sizeof(Slot);
+    for (const Slot& s : slots_) {
+        bytes += s.record.fields.capacity() * sizeof(Cell);
+        for (const Cell& c : s.record.fields) {
+            if (c.s.capacity() > 15) {
+                bytes += c.s.capacity() + 1;
+            }
+        }
+        bytes += s.timers.capacity() * sizeof(std::uint32_t);
+    }
+    for (const auto& m : by_module_) {
+        bytes += m.capacity() * sizeof(RecordId);
+    }
+    bytes += timer_pool_.capacity() * sizeof(TimerSlot) + heap_.capacity() * sizeof(HeapItem);
+    return bytes;
+}
+
+std::size_t MemoryStore::history_bytes() const {
+    std::lock_guard lock(mu_);
+    std::size_t bytes = history_.size() * (sizeof(HistoryEntry) + sizeof(std::int64_t));
+    for (const HistoryEntry& h : history_) {
+        bytes += h.changes.capacity() * sizeof(FieldChange);
+        bytes += h.checklist.capacity() * sizeof(std::string);
+        if (h.name.capacity() > 15) {
+            bytes += h.name.capacity() + 1;
+        }
+    }
+    return bytes;
+}
+
+} // namespace teamflow::engine
