@@ -16,7 +16,10 @@ namespace {
 
 template <class Map>
 std::uint32_t find_in(const Map& map, std::string_view name) {
-    const auto it = map.find(std::string(name));
+    // The key goes through a reused buffer: no allocation for names longer than the SSO.
+    thread_local std::string key;
+    key.assign(name.data(), name.size());
+    const auto it = map.find(key);
     return it == map.end() ? npos32 : it->second;
 }
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace teamflow::engine {
 
@@ -24,6 +25,25 @@ public:
         }
         return store_.read_record(id, out);
     }
+    bool read_member(RecordId id, std::int32_t member, Cell& out) const override {
+        for (const RecordWrite& w : cs_.writes) {
+            if (w.record.id == id) {
+                return member_of(w.record, member, out);
+            }
+        }
+        return store_.read_member(id, member, out);
+    }
+    static bool member_of(const Record& r, std::int32_t member, Cell& out) {
+        if (member < 0) {
+            out.assign(r.builtin(static_cast<Builtin>(-member - 1)));
+            return true;
+        }
+        if (static_cast<std::size_t>(member) >= r.fields.size()) {
+            return false;
+        }
+        out = r.fields[static_cast<std::size_t>(member)];
+        return true;
+    }
 
 private:
     const ChangeSet& cs_;
@@ -33,6 +53,8 @@ private:
 struct OpContext {
     ChangeSet cs;
     Record work;
+    Record fresh;                      ///< a record being created (buffers reused)
+    std::vector<std::uint8_t> supplied;
     std::vector<RecordId> slots;
     std::vector<std::size_t> webhooks; ///< outbox rows waiting for the final record as payload
     std::string text;
@@ -348,6 +370,7 @@ std::shared_ptr<const Definitions> Engine::definitions() const {
 
 void Engine::set_definitions(std::shared_ptr<const Definitions> defs) {
     std::lock_guard lock(versions_mu_);
+    store_.bind(defs);
     versions_.push_back(defs);
     current_.store(defs.get(), std::memory_order_release);
 }
@@ -556,9 +579,12 @@ static Status finish_new_record(const Definitions& d, ChangeSet& cs, Store& stor
             schedule(cs, *bp, m.blueprint, rec, bp->initial, now);
         }
     }
-    Error missing = refusal(ErrorCode::RequiredMissing, "required fields are missing");
+    Error missing;
     for (std::size_t f = 0; f < m.fields.size(); ++f) {
         if (m.fields[f].required && rec.fields[f].empty()) {
+            if (missing.items.empty()) {
+                missing = refusal(ErrorCode::RequiredMissing, "required fields are missing");
+            }
             missing.add(m.fields[f].name, fmt::format("{} is required", m.fields[f].name));
         }
     }
@@ -602,7 +628,8 @@ static Status finish_new_record(const Definitions& d, ChangeSet& cs, Store& stor
     h.version = 1;
     h.to = bp != nullptr && rec.governed ? static_cast<std::int32_t>(bp->initial) : -1;
     RecordWrite& w = cs.writes.add();
-    w.record = rec;
+    // Moved in: `rec` gets the write's old buffers (callers read nothing from it afterwards).
+    std::swap(w.record, rec);
     w.expected_version = 0;
     return Ok{};
 }
@@ -773,10 +800,11 @@ Status run_actions(ActionRun& run, const std::vector<ActionDef>& actions) {
         case dsl::ActionKind::Request:
         case dsl::ActionKind::Create: {
             const ModuleDef& tm = d.modules[a.module];
-            Record rec;
+            thread_local Record rec; // buffers reused from one operation to the next
+            thread_local std::vector<std::uint8_t> supplied;
             rec.id = run.store.allocate_id();
             rec.fields.assign(tm.fields.size(), Cell{});
-            std::vector<std::uint8_t> supplied(tm.fields.size(), 0);
+            supplied.assign(tm.fields.size(), 0);
             Record builtins;
             builtins.owner = run.performer == system_user ? run.work.owner : run.performer;
             for (const auto& [f, prog] : a.assignments) {
@@ -809,6 +837,7 @@ Status run_actions(ActionRun& run, const std::vector<ActionDef>& actions) {
                 nr.request = true;
                 nr.requester = run.performer;
             }
+            const RecordId new_id = rec.id;
             Status st = finish_new_record(d, run.cs, run.store, rec, supplied, nr, run.now,
                                           run.performer, &route_request);
             if (!st) {
@@ -822,7 +851,7 @@ Status run_actions(ActionRun& run, const std::vector<ActionDef>& actions) {
                 if (run.slots.size() <= static_cast<std::size_t>(a.slot)) {
                     run.slots.resize(static_cast<std::size_t>(a.slot) + 1, 0);
                 }
-                run.slots[static_cast<std::size_t>(a.slot)] = rec.id;
+                run.slots[static_cast<std::size_t>(a.slot)] = new_id;
             }
             break;
         }
@@ -848,7 +877,9 @@ void finish_webhooks(const Definitions& d, OpContext& ctx) {
         OutboxRow& o = ctx.cs.outbox[k];
         for (const RecordWrite& w : ctx.cs.writes) {
             if (w.record.id == o.record) {
-                o.payload = record_json(d, w.record);
+                o.payload.clear();
+                o.payload.reserve(256 + 48 * d.modules[w.record.module].fields.size());
+                append_record_json(o.payload, d, w.record);
             }
         }
     }
@@ -873,9 +904,10 @@ Result<Record> Engine::create(std::uint32_t module, UserId user,
         OpContext& ctx = thread_ctx_storage();
         ctx.begin(clock_.now());
         PendingReader reader(ctx.cs, store_);
-        Record rec;
+        Record& rec = ctx.fresh;
         rec.fields.assign(m.fields.size(), Cell{});
-        std::vector<std::uint8_t> supplied(m.fields.size(), 0);
+        std::vector<std::uint8_t>& supplied = ctx.supplied;
+        supplied.assign(m.fields.size(), 0);
         Error err;
         Record builtins;
         builtins.owner = user;
@@ -914,14 +946,15 @@ Result<Record> Engine::create(std::uint32_t module, UserId user,
             return std::move(st.error());
         }
         finish_webhooks(d, ctx);
-        Status c = store_.commit(ctx.cs);
+        Record created = ctx.cs.writes[0].record; // the store takes the change set's own copy
+        Status c = store_.commit_and_take(ctx.cs);
         if (!c) {
             if (c.error().code == ErrorCode::Conflict && attempt < options_.conflict_retries) {
                 continue;
             }
             return std::move(c.error());
         }
-        return ctx.cs.writes[0].record;
+        return created;
     }
 }
 
@@ -1402,10 +1435,13 @@ Result<TransitionOutcome> Engine::perform(const Definitions& d, OpContext& ctx,
     h.by = performer;
     h.at = ctx.now;
     h.version = work.version;
+    h.transition = ti;
     h.note = call.note;
     h.checklist = call.checklist;
+    const RecordId record_id = work.id;
+    const std::int64_t new_version = work.version;
     RecordWrite& w = ctx.cs.writes.add();
-    w.record = work;
+    std::swap(w.record, work); // moved, not copied: `work` is not read below
     w.expected_version = old_version;
     // The current record goes last among writes; move it first so readers find it easily.
     if (ctx.cs.writes.size() > 1) {
@@ -1414,13 +1450,13 @@ Result<TransitionOutcome> Engine::perform(const Definitions& d, OpContext& ctx,
     finish_webhooks(d, ctx);
 
     TransitionOutcome out;
-    out.record = work.id;
+    out.record = record_id;
     out.blueprint = m.blueprint;
     out.transition = ti;
     out.from = from;
     out.to = static_cast<std::int32_t>(to);
     out.moved = moved;
-    out.version = work.version;
+    out.version = new_version;
     out.at = ctx.now;
     out.by = performer;
     if (dry != nullptr) {
@@ -1433,7 +1469,7 @@ Result<TransitionOutcome> Engine::perform(const Definitions& d, OpContext& ctx,
         }
         return out;
     }
-    Status c = store_.commit(ctx.cs);
+    Status c = store_.commit_and_take(ctx.cs);
     if (!c) {
         return std::move(c.error());
     }
@@ -1740,14 +1776,27 @@ std::size_t Engine::fire_due_timers(std::size_t limit) {
     const auto defs = definitions();
     std::size_t fired = 0;
     std::size_t seen = 0;
+    // Timers are claimed (leased) in small batches, so several nodes sharing a store fire each
+    // one once; one whose firing did not commit comes back when its lease runs out.
+    constexpr std::int64_t lease_seconds = 60;
+    // A store without leases hands back a timer that did not fire; this call tries it once.
+    std::unordered_set<std::int64_t> tried;
     while (seen < limit) {
-        const auto due = store_.due_timers(clock_.now(), 1);
-        if (due.empty()) {
-            break;
+        const std::size_t batch = std::min<std::size_t>(limit - seen, 16);
+        const auto due = store_.claim_due_timers(clock_.now(), batch, lease_seconds);
+        bool fresh = false;
+        for (const Timer& t : due) {
+            if (!tried.insert(t.id).second) {
+                continue;
+            }
+            fresh = true;
+            ++seen;
+            if (fire(*defs, t)) {
+                ++fired;
+            }
         }
-        ++seen;
-        if (fire(*defs, due[0])) {
-            ++fired;
+        if (!fresh) {
+            break;
         }
     }
     return fired;

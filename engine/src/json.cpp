@@ -5,10 +5,28 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cstring>
 
 namespace teamflow::engine {
 
 void append_json_string(std::string& out, std::string_view s) {
+    std::size_t plain = 0;
+    while (plain < s.size()) {
+        const auto u = static_cast<unsigned char>(s[plain]);
+        if (u < 0x20 || u == '"' || u == '\\') {
+            break;
+        }
+        ++plain;
+    }
+    if (plain == s.size()) {
+        // Nothing to escape (the common case): one append, then the text over the middle.
+        const std::size_t at = out.size();
+        out.append(s.size() + 2, '"');
+        if (!s.empty()) {
+            std::memcpy(out.data() + at + 1, s.data(), s.size());
+        }
+        return;
+    }
     out += '"';
     // Fast path: runs of characters that need no escape are appended at once.
     std::size_t run = 0;
@@ -83,9 +101,14 @@ void user_member(std::string& out, const Definitions& d, const char* name, UserI
 } // namespace
 
 std::string record_json(const Definitions& d, const Record& r) {
-    const ModuleDef& m = d.modules[r.module];
     std::string out;
-    out.reserve(256 + 48 * m.fields.size());
+    out.reserve(256 + 48 * d.modules[r.module].fields.size());
+    append_record_json(out, d, r);
+    return out;
+}
+
+void append_record_json(std::string& out, const Definitions& d, const Record& r) {
+    const ModuleDef& m = d.modules[r.module];
     out += "{\"id\":\"";
     append_int(out, r.id);
     out += "\",\"module\":";
@@ -140,7 +163,6 @@ std::string record_json(const Definitions& d, const Record& r) {
         out += "]}";
     }
     out += '}';
-    return out;
 }
 
 } // namespace teamflow::engine

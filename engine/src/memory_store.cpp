@@ -1,5 +1,7 @@
 #include "teamflow/engine/memory_store.hpp"
 
+#include "codec.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -64,6 +66,23 @@ bool MemoryStore::read_record(RecordId id, Record& out) const {
     return true;
 }
 
+bool MemoryStore::read_member(RecordId id, std::int32_t member, Cell& out) const {
+    std::lock_guard lock(mu_);
+    const Slot* s = slot(id);
+    if (s == nullptr || !s->live) {
+        return false;
+    }
+    if (member < 0) {
+        out.assign(s->record.builtin(static_cast<Builtin>(-member - 1)));
+        return true;
+    }
+    if (static_cast<std::size_t>(member) >= s->record.fields.size()) {
+        return false;
+    }
+    out = s->record.fields[static_cast<std::size_t>(member)];
+    return true;
+}
+
 RecordId MemoryStore::allocate_id() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
 
 void MemoryStore::kill_timer(std::uint32_t index) {
@@ -97,6 +116,15 @@ void MemoryStore::compact_heap() {
 
 Status MemoryStore::commit(const ChangeSet& cs) {
     std::lock_guard lock(mu_);
+    return commit_locked(cs, nullptr);
+}
+
+Status MemoryStore::commit_and_take(ChangeSet& cs) {
+    std::lock_guard lock(mu_);
+    return commit_locked(cs, &cs);
+}
+
+Status MemoryStore::commit_locked(const ChangeSet& cs, ChangeSet* take) {
     // Check everything first: nothing is applied unless all of it can be.
     for (const RecordWrite& w : cs.writes) {
         const Slot* s = slot(w.record.id);
@@ -120,6 +148,15 @@ Status MemoryStore::commit(const ChangeSet& cs) {
             return make_error(ErrorCode::Conflict, fmt::format("cursor {} moved", c.key));
         }
     }
+    for (std::int64_t id : cs.timers_done) {
+        const auto index = static_cast<std::uint32_t>((id & 0xFFFFFFFF) - 1);
+        const auto generation = static_cast<std::uint32_t>(id >> 32);
+        if (index >= timer_pool_.size() || timer_pool_[index].generation != generation ||
+            !timer_pool_[index].alive) {
+            return make_error(ErrorCode::Conflict,
+                              fmt::format("timer {} is no longer pending", id));
+        }
+    }
     for (const UniqueKey& k : cs.claims) {
         const auto it = unique_.find(unique_key(k.module, k.field, k.key));
         if (it != unique_.end() && it->second != k.record) {
@@ -133,8 +170,23 @@ Status MemoryStore::commit(const ChangeSet& cs) {
             }
         }
     }
+    if (cs.publish) {
+        const std::int64_t latest = versions_.empty() ? 0 : versions_.back().version;
+        if (cs.publish->version != latest + 1) {
+            return make_error(ErrorCode::Conflict,
+                              fmt::format("definitions are at version {}, not {}", latest,
+                                          cs.publish->version - 1));
+        }
+    }
     // Apply.
-    for (const RecordWrite& w : cs.writes) {
+    if (cs.publish) {
+        versions_.push_back(*cs.publish);
+        if (cs.publish_defs) {
+            rebind(cs.publish_defs);
+        }
+    }
+    for (std::size_t k = 0; k < cs.writes.size(); ++k) {
+        const RecordWrite& w = cs.writes[k];
         const auto index = static_cast<std::size_t>(w.record.id - 1);
         if (index >= slots_.size()) {
             slots_.resize(std::max(index + 1, slots_.size() * 2));
@@ -148,7 +200,15 @@ Status MemoryStore::commit(const ChangeSet& cs) {
             ids.insert(std::upper_bound(ids.begin(), ids.end(), w.record.id), w.record.id);
         }
         s.live = !w.record.deleted;
-        s.record = w.record;
+        if (take != nullptr) {
+            std::swap(s.record, take->writes[k].record); // `w` is not read after this
+            if (s.record.fields.capacity() > s.record.fields.size()) {
+                // Buffers circulate between modules: keep no spare cells per stored record.
+                s.record.fields.shrink_to_fit();
+            }
+        } else {
+            s.record = w.record;
+        }
     }
     for (const UniqueKey& k : cs.releases) {
         const auto it = unique_.find(unique_key(k.module, k.field, k.key));
@@ -159,6 +219,8 @@ Status MemoryStore::commit(const ChangeSet& cs) {
     for (const UniqueKey& k : cs.claims) {
         unique_[unique_key(k.module, k.field, k.key)] = k.record;
     }
+    // History and outbox rows are copied even when taking: the copies are sized to fit (short
+    // names stay inline) and the change set keeps its buffers for the next operation.
     for (const HistoryEntry& h : cs.history) {
         if (Slot* s = slot(h.record)) {
             history_.push_back(h);
@@ -173,8 +235,9 @@ Status MemoryStore::commit(const ChangeSet& cs) {
     }
     for (RecordId r : cs.timers_cancel) {
         if (Slot* s = slot(r)) {
-            const std::vector<std::uint32_t> ids = s->timers;
-            for (std::uint32_t t : ids) {
+            // `kill_timer` edits `s->timers`: go through a copy (in a reused buffer).
+            cancel_scratch_.assign(s->timers.begin(), s->timers.end());
+            for (std::uint32_t t : cancel_scratch_) {
                 kill_timer(t);
             }
         }
@@ -197,6 +260,7 @@ Status MemoryStore::commit(const ChangeSet& cs) {
         }
         TimerSlot& ts = timer_pool_[index];
         ts.timer = t;
+        ts.claimed_until = 0;
         ts.timer.id = timer_id(index, ts.generation);
         ts.alive = true;
         ++live_timers_;
@@ -287,6 +351,29 @@ std::vector<Timer> MemoryStore::due_timers(std::int64_t now, std::size_t limit) 
     std::vector<Timer> out;
     for (std::size_t k = 0; k < due.size() && k < limit; ++k) {
         out.push_back(*due[k].second);
+    }
+    return out;
+}
+
+std::vector<Timer> MemoryStore::claim_due_timers(std::int64_t now, std::size_t limit,
+                                                 std::int64_t lease) {
+    std::lock_guard lock(mu_);
+    std::vector<std::pair<std::int64_t, TimerSlot*>> due;
+    for (const HeapItem& h : heap_) {
+        TimerSlot& t = timer_pool_[h.index];
+        if (t.alive && t.generation == h.generation && h.due <= now && t.claimed_until <= now) {
+            due.emplace_back(h.seq, &t);
+        }
+    }
+    std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) {
+        return a.second->timer.due != b.second->timer.due
+                   ? a.second->timer.due < b.second->timer.due
+                   : a.first < b.first;
+    });
+    std::vector<Timer> out;
+    for (std::size_t k = 0; k < due.size() && k < limit; ++k) {
+        due[k].second->claimed_until = now + lease;
+        out.push_back(due[k].second->timer);
     }
     return out;
 }
@@ -439,6 +526,94 @@ std::size_t MemoryStore::history_bytes() const {
         }
     }
     return bytes;
+}
+
+void MemoryStore::bind(std::shared_ptr<const Definitions> defs) {
+    std::lock_guard lock(mu_);
+    rebind(std::move(defs));
+}
+
+void MemoryStore::rebind(std::shared_ptr<const Definitions> defs) {
+    if (!defs || defs == bound_) {
+        return;
+    }
+    std::shared_ptr<const Definitions> old = std::exchange(bound_, std::move(defs));
+    if (!old) {
+        return;
+    }
+    const Definitions& from = *old;
+    const Definitions& to = *bound_;
+    std::vector<std::vector<RecordId>> by_module(to.modules.size());
+    for (Slot& s : slots_) {
+        if (s.record.id == 0) {
+            continue;
+        }
+        if (!codec::remap_record(from, to, s.record)) {
+            s.live = false;
+            continue;
+        }
+        if (s.live) {
+            by_module[s.record.module].push_back(s.record.id);
+        }
+    }
+    by_module_ = std::move(by_module);
+    for (HistoryEntry& h : history_) {
+        codec::remap_history(from, to, h);
+        if (h.transition != npos32) {
+            // The index follows the name into the new version (npos32 when it is gone).
+            const BlueprintDef* bp = h.module < to.modules.size() ? to.blueprint_of(h.module)
+                                                                  : nullptr;
+            h.transition = bp == nullptr ? npos32 : bp->find_transition(h.name);
+        }
+    }
+    for (OutboxRow& o : outbox_) {
+        const std::uint32_t m = codec::remap_module(from, to, o.module);
+        o.module = m == npos32 ? 0 : m;
+        o.user = codec::remap_user(from, to, o.user);
+    }
+    for (std::uint32_t k = 0; k < timer_pool_.size(); ++k) {
+        if (timer_pool_[k].alive && !codec::remap_timer(from, to, timer_pool_[k].timer)) {
+            kill_timer(k);
+        }
+    }
+    std::unordered_map<std::string, RecordId> unique;
+    for (auto& [key, record] : unique_) {
+        // module:field:text
+        const auto a = key.find(':');
+        const auto b = key.find(':', a + 1);
+        const auto module = static_cast<std::uint32_t>(std::stoul(key.substr(0, a)));
+        const auto field = static_cast<std::uint32_t>(std::stoul(key.substr(a + 1, b - a - 1)));
+        const std::uint32_t m = codec::remap_module(from, to, module);
+        if (m == npos32 || field >= from.modules[module].fields.size()) {
+            continue;
+        }
+        const std::uint32_t f = to.modules[m].find_field(from.modules[module].fields[field].name);
+        if (f != npos32) {
+            unique.emplace(unique_key(m, f, std::string_view(key).substr(b + 1)), record);
+        }
+    }
+    unique_ = std::move(unique);
+}
+
+std::optional<DefinitionsVersion> MemoryStore::latest_definitions() const {
+    std::lock_guard lock(mu_);
+    if (versions_.empty()) {
+        return std::nullopt;
+    }
+    return versions_.back();
+}
+
+std::vector<DefinitionsVersion> MemoryStore::definitions_versions() const {
+    std::lock_guard lock(mu_);
+    std::vector<DefinitionsVersion> out;
+    for (auto it = versions_.rbegin(); it != versions_.rend(); ++it) {
+        DefinitionsVersion& v = out.emplace_back();
+        v.version = it->version;
+        v.published_by = it->published_by;
+        v.published_at = it->published_at;
+        v.summary = it->summary;
+    }
+    return out;
 }
 
 } // namespace teamflow::engine

@@ -27,6 +27,8 @@ std::string_view code_name(ErrorCode code) {
     case ErrorCode::UnknownState: return "unknown-state";
     case ErrorCode::Invalid: return "invalid";
     case ErrorCode::Internal: return "internal";
+    case ErrorCode::StoreUnavailable: return "store-unavailable";
+    case ErrorCode::Constraint: return "constraint";
     }
     return "internal";
 }
@@ -39,8 +41,10 @@ int http_status(ErrorCode code) {
     case ErrorCode::NotFound:
     case ErrorCode::NoSuchTransition: return 404;
     case ErrorCode::Conflict:
-    case ErrorCode::AlreadyDone: return 409;
+    case ErrorCode::AlreadyDone:
+    case ErrorCode::Constraint: return 409;
     case ErrorCode::Internal: return 500;
+    case ErrorCode::StoreUnavailable: return 503;
     default: return 422;
     }
 }

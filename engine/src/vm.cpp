@@ -294,18 +294,12 @@ Value load_member(const Instr& in, const EvalEnv& env) {
     if (id == 0 || env.reader == nullptr) {
         return {};
     }
-    thread_local Record scratch;
-    if (!env.reader->read_record(id, scratch)) {
+    // One member, not the whole record (c < 0: the built-in -c-1).
+    thread_local Cell scratch;
+    if (!env.reader->read_member(id, in.c, scratch)) {
         return {};
     }
-    if (in.c < 0) {
-        return scratch.builtin(static_cast<Builtin>(-in.c - 1));
-    }
-    const auto f = static_cast<std::size_t>(in.c);
-    if (f >= scratch.fields.size()) {
-        return {};
-    }
-    Value v = scratch.fields[f].view();
+    Value v = scratch.view();
     if (v.kind == ValueKind::Text) {
         v.s = env.arena->copy(v.s);
     }

@@ -388,7 +388,10 @@ Built chain(const std::vector<std::string>& states, const std::string& bp_name =
     b.blueprint.field = name("status");
     for (std::size_t i = 0; i + 1 < states.size(); ++i) {
         dsl::Transition t;
-        t.name = name("T" + std::to_string(i));
+        // Built in two steps: `"T" + std::to_string(i)` trips g++ 12's -Wrestrict at -O3.
+        std::string tname = std::to_string(i);
+        tname.insert(0, 1, 'T');
+        t.name = name(tname);
         t.from.states.push_back(name(states[i]));
         dsl::Target target;
         target.state = name(states[i + 1]);

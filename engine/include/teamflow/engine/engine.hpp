@@ -13,7 +13,12 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
+
+namespace teamflow::dsl {
+struct DefinitionSet;
+}
 
 namespace teamflow::engine {
 
@@ -85,6 +90,38 @@ struct AvailableTransition {
     std::string reason; ///< why not (only when unavailable and asked for)
 };
 
+/// A publish: the whole set of source files, replacing the published one.
+struct PublishRequest {
+    std::vector<std::pair<std::string, std::string>> files; ///< file name → source text
+    std::string user;                    ///< the publisher's user id (recorded, not checked here)
+    std::int64_t expected_version = -1;  ///< If-Match: the latest version expected; -1: any
+    std::string summary;                 ///< what changed; empty: computed from the sets
+};
+
+/// Records a publish would strand, for one reason.
+struct StrandedRecords {
+    std::string reason; ///< e.g. `state "Legal review" removed from blueprint DealPipeline`
+    std::vector<RecordId> records;
+};
+
+/// What a publish did.
+struct PublishOutcome {
+    std::int64_t version = 0;
+    std::vector<RecordId> migrated;               ///< records moved by `migrate`
+    std::shared_ptr<const Definitions> definitions; ///< now current
+};
+
+/// Details of a publish, filled whether it succeeded or not: the compiled set (its diagnostics,
+/// warnings included) and the records it would strand.
+struct PublishReport {
+    std::shared_ptr<const dsl::DefinitionSet> set;
+    std::vector<StrandedRecords> stranded;
+};
+
+/// Compiles a stored definitions version; the result keeps its sources alive.
+Result<std::shared_ptr<const Definitions>> compile_version(const DefinitionsVersion& version,
+                                                           PublishReport* report = nullptr);
+
 /// Per-thread scratch of one operation (internal).
 struct OpContext;
 
@@ -123,6 +160,13 @@ public:
     Result<Record> move(RecordId id, UserId user, std::uint32_t state, std::string reason);
     /// Deletes a record (its owner, or an admin).
     Status remove(RecordId id, UserId user);
+    /// Publishes a new definitions version: compiles it (`invalid` with every diagnostic), refuses
+    /// when records would be stranded (`invalid`, the count and the records in `report`) unless
+    /// a `migrate` moves them (in the same commit as the version row), `conflict` when the latest
+    /// version is not `expected_version`; then swaps the new definitions in.
+    Result<PublishOutcome> publish(const PublishRequest& request, PublishReport* report = nullptr);
+    /// Swaps in the latest version published in the store; its number (0 when there is none).
+    Result<std::int64_t> load_latest();
     /// Fires due timers (automatic transitions, SLAs) in due order; returns how many fired.
     std::size_t fire_due_timers(std::size_t limit = SIZE_MAX);
 
@@ -155,6 +199,8 @@ private:
 
 /// The record as JSON, in the HTTP API's shape.
 std::string record_json(const Definitions& defs, const Record& record);
+/// Appends the record as JSON to `out` (a reused buffer: webhook payloads).
+void append_record_json(std::string& out, const Definitions& defs, const Record& record);
 /// A JSON string literal.
 void append_json_string(std::string& out, std::string_view s);
 /// One field value as JSON (`null`, a number, a string…).

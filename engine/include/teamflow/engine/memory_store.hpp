@@ -16,9 +16,15 @@ namespace teamflow::engine {
 class MemoryStore final : public Store {
 public:
     MemoryStore();
+    void bind(std::shared_ptr<const Definitions> defs) override;
+    std::optional<DefinitionsVersion> latest_definitions() const override;
+    std::vector<DefinitionsVersion> definitions_versions() const override;
     bool read_record(RecordId id, Record& out) const override;
+    bool read_member(RecordId id, std::int32_t member, Cell& out) const override;
     RecordId allocate_id() override;
     Status commit(const ChangeSet& changes) override;
+    /// Swaps the records of `changes` in instead of copying them.
+    Status commit_and_take(ChangeSet& changes) override;
     bool unique_taken(std::uint32_t module, std::uint32_t field, std::string_view key,
                       RecordId except) const override;
     std::int64_t cursor(std::string_view key) const override;
@@ -26,6 +32,8 @@ public:
                                      const std::vector<std::uint8_t>& terminal) const override;
     std::optional<Timer> next_timer() const override;
     std::vector<Timer> due_timers(std::int64_t now, std::size_t limit) const override;
+    std::vector<Timer> claim_due_timers(std::int64_t now, std::size_t limit,
+                                        std::int64_t lease) override;
     std::vector<Timer> timers_of(RecordId record) const override;
     std::vector<HistoryEntry> history(RecordId record) const override;
     std::vector<OutboxRow> outbox(std::optional<OutboxStatus> status) const override;
@@ -60,6 +68,7 @@ private:
         Timer timer;
         std::uint32_t generation = 0;
         bool alive = false;
+        std::int64_t claimed_until = 0; ///< claimed by `claim_due_timers` until then
     };
     struct HeapItem {
         std::int64_t due;
@@ -71,8 +80,12 @@ private:
     Slot* slot(RecordId id);
     const Slot* slot(RecordId id) const;
     void kill_timer(std::uint32_t index);
+    /// `commit` and `commit_and_take`: checks, then applies (taking from `take` when given).
+    Status commit_locked(const ChangeSet& cs, ChangeSet* take);
     void compact_heap();
     static std::string unique_key(std::uint32_t module, std::uint32_t field, std::string_view key);
+    /// Translates everything held to `defs`'s indices (records, history, timers, keys).
+    void rebind(std::shared_ptr<const Definitions> defs);
 
     mutable std::mutex mu_;
     std::atomic<RecordId> next_id_{1};
@@ -81,6 +94,7 @@ private:
     std::vector<TimerSlot> timer_pool_;
     std::vector<std::uint32_t> timer_free_;
     std::vector<HeapItem> heap_;
+    std::vector<std::uint32_t> cancel_scratch_; ///< timers of a record being cancelled
     std::size_t live_timers_ = 0;
     std::int64_t timer_seq_ = 0;
     std::int64_t next_history_id_ = 1;
@@ -91,6 +105,8 @@ private:
     std::unordered_map<std::string, std::int64_t, StringHash, std::equal_to<>> cursors_;
     std::unordered_map<std::string, RecordId> unique_;
     std::unordered_map<std::string, StoredResponse> idempotency_;
+    std::shared_ptr<const Definitions> bound_;   ///< what the indices held refer to
+    std::vector<DefinitionsVersion> versions_;   ///< oldest first
 };
 
 } // namespace teamflow::engine

@@ -32,6 +32,8 @@ enum class ErrorCode {
     UnknownState,       ///< a state that is not one of the blueprint's (422)
     Invalid,            ///< any other well-formed but refused input (422)
     Internal,           ///< a broken invariant or a store failure (500/503)
+    StoreUnavailable,   ///< the store cannot be reached (connection refused or lost) (503)
+    Constraint,         ///< the store refused a write that breaks one of its constraints (409)
 };
 
 /// The stable code text (`not-owner`, `criteria-failed`, …).

@@ -8,11 +8,15 @@
 #include "teamflow/engine/value.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace teamflow::engine {
+
+class Definitions;
 
 /// A vector whose elements are reused after `clear()` (their buffers keep their capacity).
 /// `add()` returns an element reset with its `reset()`.
@@ -72,6 +76,9 @@ struct HistoryEntry {
     std::uint32_t module = 0;
     HistoryKind kind = HistoryKind::Created;
     std::string name;          ///< transition, parallel sub-transition or SLA state name
+    /// The transition's index in the record's blueprint when `name` is one (set by the engine,
+    /// 0xFFFFFFFF otherwise): stores may keep it instead of the name; `name` stays authoritative.
+    std::uint32_t transition = 0xFFFFFFFFu;
     std::int32_t from = -1;    ///< state index before, or -1
     std::int32_t to = -1;      ///< state index after, or -1
     UserId by = no_user;
@@ -88,6 +95,7 @@ struct HistoryEntry {
         module = 0;
         kind = HistoryKind::Created;
         name.clear();
+        transition = 0xFFFFFFFFu;
         from = to = -1;
         by = no_user;
         at = version = 0;
@@ -118,7 +126,21 @@ struct OutboxRow {
     int attempts = 0;
     std::string last_error;
 
-    void reset() { *this = OutboxRow{}; }
+    /// Back to a default row, keeping the text buffers' capacity (rows are reused).
+    void reset() {
+        id = 0;
+        kind = OutboxKind::Notification;
+        record = 0;
+        module = 0;
+        user = no_user;
+        text.clear();
+        url.clear();
+        payload.clear();
+        created_at = 0;
+        status = OutboxStatus::Pending;
+        attempts = 0;
+        last_error.clear();
+    }
 };
 
 /// What a timer does when it fires.
@@ -167,6 +189,15 @@ struct UniqueKey {
     }
 };
 
+/// One published version of the definitions: every source file, who published it, when, and why.
+struct DefinitionsVersion {
+    std::int64_t version = 0; ///< 1, 2, … (the next one must be exactly the latest plus one)
+    std::vector<std::pair<std::string, std::string>> files; ///< file name → source text
+    std::string published_by;  ///< the publisher's user id
+    std::int64_t published_at = 0;
+    std::string summary;       ///< a short description of what changed
+};
+
 /// Everything one operation changes, committed atomically.
 struct ChangeSet {
     Reuse<RecordWrite> writes;
@@ -174,10 +205,17 @@ struct ChangeSet {
     Reuse<OutboxRow> outbox;
     std::vector<RecordId> timers_cancel; ///< drop every pending timer of these records (first)
     std::vector<Timer> timers_add;
-    std::vector<std::int64_t> timers_done; ///< fired (or found stale): remove
+    /// Fired (or found stale): remove. A timer that is no longer pending (fired or cancelled by
+    /// another commit) makes the commit a `conflict`, so a timer never fires twice.
+    std::vector<std::int64_t> timers_done;
     Reuse<CursorUpdate> cursors;
     Reuse<UniqueKey> claims;
     Reuse<UniqueKey> releases;
+    /// A new definitions version committed with the rest (a `conflict` unless it is the latest
+    /// plus one). `publish_defs` is its compiled form: the indices of this change set refer to it,
+    /// and the store binds it (see `Store::bind`) once the commit succeeded.
+    std::optional<DefinitionsVersion> publish;
+    std::shared_ptr<const Definitions> publish_defs;
 
     void clear() {
         writes.clear();
@@ -189,7 +227,16 @@ struct ChangeSet {
         cursors.clear();
         claims.clear();
         releases.clear();
+        publish.reset();
+        publish_defs.reset();
     }
+};
+
+/// Equality on one field in a filtered listing (`?stage=Negotiation`); an empty cell matches
+/// records where the field is empty.
+struct FieldFilter {
+    std::uint32_t field = 0; ///< a field index, or `builtin_field | Builtin` (owner, assignee…)
+    Cell value;
 };
 
 /// A remembered answer for an idempotency key.
@@ -204,17 +251,41 @@ public:
     virtual ~RecordReader() = default;
     /// Copies a record into `out` (reusing its buffers); false when there is none.
     virtual bool read_record(RecordId id, Record& out) const = 0;
+    /// Copies one member of a live record into `out`: field `member` (>= 0), or the built-in
+    /// `-member - 1`; false when there is no such record (or field). The default reads the
+    /// whole record; readers may do better (one-hop lookups in expressions read one member).
+    virtual bool read_member(RecordId id, std::int32_t member, Cell& out) const;
 };
 
 /// Where records, history, outbox, timers, cursors and idempotency keys live. Thread-safe.
+/// Indices in records, history, timers and keys refer to the definitions last bound; durable
+/// stores keep names instead (module and field names, state text, user ids) so that rows read
+/// back correctly under a later version.
 class Store : public RecordReader {
 public:
+    /// The definitions that indices refer to from now on (the engine calls it on construction
+    /// and on every swap). Stores that keep indices translate what they hold.
+    virtual void bind(std::shared_ptr<const Definitions> defs) = 0;
+    /// The latest published definitions version, if any.
+    virtual std::optional<DefinitionsVersion> latest_definitions() const = 0;
+    /// Every published version, newest first, without their files.
+    virtual std::vector<DefinitionsVersion> definitions_versions() const = 0;
+    /// Ids of a module's live records after `after` whose fields equal every filter, ascending,
+    /// at most `limit`. The default reads the records one by one; stores may do better.
+    virtual std::vector<RecordId> list_where(std::uint32_t module,
+                                             const std::vector<FieldFilter>& filters,
+                                             RecordId after, std::size_t limit) const;
+
     /// Reserves a new record id.
     virtual RecordId allocate_id() = 0;
     /// Commits a change set atomically: `conflict` when a record's version differs from the one
     /// expected (or a cursor moved), `not-unique` when a unique key is taken; nothing is applied
     /// then.
     virtual Status commit(const ChangeSet& changes) = 0;
+    /// Commits like `commit`, and may take the contents of the change set instead of copying
+    /// them (the engine calls it when it no longer needs them): afterwards `changes` is only fit
+    /// for `clear()` and reuse. The default calls `commit`.
+    virtual Status commit_and_take(ChangeSet& changes) { return commit(changes); }
     /// Whether a unique key is held by a record other than `except`.
     virtual bool unique_taken(std::uint32_t module, std::uint32_t field, std::string_view key,
                               RecordId except) const = 0;
@@ -229,6 +300,14 @@ public:
     virtual std::optional<Timer> next_timer() const = 0;
     /// Pending timers due at or before `now`, in due order (ties by id).
     virtual std::vector<Timer> due_timers(std::int64_t now, std::size_t limit) const = 0;
+    /// Claims up to `limit` due timers for `lease` seconds: a claimed timer is not handed to any
+    /// other claimer (node) until `now + lease`, so each fires once; one whose firing did not
+    /// commit comes back when its lease runs out. Stores shared by several nodes override this.
+    virtual std::vector<Timer> claim_due_timers(std::int64_t now, std::size_t limit,
+                                                std::int64_t lease) {
+        (void)lease;
+        return due_timers(now, limit);
+    }
     /// Pending timers of a record.
     virtual std::vector<Timer> timers_of(RecordId record) const = 0;
     /// A record's history, oldest first.

@@ -1,0 +1,1194 @@
+// The PostgreSQL store: rows keyed by names (see codec.hpp, shared with the SQLite store), a pool
+// of connections with their prepared statements, one database transaction per commit.
+
+#include "teamflow/engine/pg_store.hpp"
+
+#include "codec.hpp"
+#include "teamflow/engine/definitions.hpp"
+#include "teamflow/engine/engine.hpp"
+
+#include <fmt/format.h>
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace teamflow::engine {
+
+namespace {
+
+// --- schema ----------------------------------------------------------------------------------
+
+// Each migration runs once, in order, inside the transaction that holds the advisory lock. The
+// tables are the SQLite store's (same names, same columns, same encodings), with PostgreSQL
+// types: a sequence for record ids, jsonb for the JSON columns, and a claim column on timers.
+const char* const migrations[] = {
+    // 1: the initial schema.
+    R"sql(
+CREATE SEQUENCE record_ids;
+CREATE TABLE records (
+    id bigint PRIMARY KEY,
+    module text NOT NULL,
+    version bigint NOT NULL,
+    owner text NOT NULL,
+    created_by text NOT NULL,
+    requester text NOT NULL,
+    assignee text NOT NULL,
+    created_at bigint NOT NULL,
+    updated_at bigint NOT NULL,
+    governed boolean NOT NULL,
+    deleted boolean NOT NULL,
+    state text NOT NULL,
+    state_version bigint NOT NULL,
+    state_entered_at bigint NOT NULL,
+    parallel_done jsonb NOT NULL,
+    fields jsonb NOT NULL
+);
+CREATE INDEX records_by_module ON records (module, id) WHERE NOT deleted;
+CREATE INDEX records_by_requester ON records (requester, id) WHERE NOT deleted;
+CREATE INDEX records_by_assignee ON records (assignee, module) WHERE NOT deleted;
+CREATE TABLE history (
+    id bigserial PRIMARY KEY,
+    record bigint NOT NULL REFERENCES records (id),
+    module text NOT NULL,
+    kind text NOT NULL,
+    name text NOT NULL,
+    from_state text NOT NULL,
+    to_state text NOT NULL,
+    by_user text NOT NULL,
+    at bigint NOT NULL,
+    version bigint NOT NULL,
+    note text NOT NULL,
+    reason text NOT NULL,
+    changes jsonb NOT NULL,
+    checklist jsonb NOT NULL
+);
+CREATE INDEX history_by_record ON history (record, id);
+CREATE TABLE outbox (
+    id bigserial PRIMARY KEY,
+    kind integer NOT NULL,
+    record bigint NOT NULL,
+    module text NOT NULL,
+    recipient text NOT NULL,
+    text text NOT NULL,
+    url text NOT NULL,
+    payload text NOT NULL,
+    created_at bigint NOT NULL,
+    status integer NOT NULL,
+    attempts integer NOT NULL,
+    last_error text NOT NULL
+);
+CREATE INDEX outbox_by_status ON outbox (status, id);
+CREATE INDEX outbox_by_recipient ON outbox (recipient, id) WHERE kind = 0;
+CREATE TABLE timers (
+    id bigserial PRIMARY KEY,
+    record bigint NOT NULL REFERENCES records (id),
+    blueprint text NOT NULL,
+    kind integer NOT NULL,
+    what text NOT NULL,
+    ordinal bigint NOT NULL,
+    due bigint NOT NULL,
+    state_version bigint NOT NULL,
+    claimed_until bigint NOT NULL DEFAULT 0
+);
+CREATE INDEX timers_by_due ON timers (due, id);
+CREATE INDEX timers_by_record ON timers (record);
+CREATE TABLE cursors (key text PRIMARY KEY, value bigint NOT NULL);
+CREATE TABLE unique_keys (
+    module text NOT NULL,
+    field text NOT NULL,
+    key text NOT NULL,
+    record bigint NOT NULL,
+    PRIMARY KEY (module, field, key)
+);
+CREATE TABLE idempotency (
+    key text PRIMARY KEY,
+    fingerprint text NOT NULL,
+    response text NOT NULL
+);
+CREATE TABLE definitions (
+    version bigint PRIMARY KEY,
+    published_by text NOT NULL,
+    published_at bigint NOT NULL,
+    summary text NOT NULL
+);
+CREATE TABLE definition_files (
+    version bigint NOT NULL REFERENCES definitions (version),
+    position integer NOT NULL,
+    name text NOT NULL,
+    text text NOT NULL,
+    PRIMARY KEY (version, position)
+);
+)sql",
+};
+
+constexpr int migration_count = static_cast<int>(sizeof migrations / sizeof migrations[0]);
+
+// Every connection prepares these when it opens.
+struct Statement {
+    const char* name;
+    const char* sql;
+};
+
+#define TF_RECORD_COLUMNS                                                                          \
+    "module, version, owner, created_by, requester, assignee, created_at, updated_at, governed, "  \
+    "deleted, state_version, state_entered_at, parallel_done::text, fields::text"
+#define TF_TIMER_COLUMNS "id, record, blueprint, kind, what, ordinal, due, state_version"
+#define TF_HISTORY_COLUMNS                                                                         \
+    "id, record, module, kind, name, from_state, to_state, by_user, at, version, note, reason, "   \
+    "changes::text, checklist::text"
+#define TF_OUTBOX_COLUMNS                                                                          \
+    "id, kind, record, module, recipient, text, url, payload, created_at, status, attempts, "      \
+    "last_error"
+
+const Statement statements[] = {
+    {"rec_get", "SELECT " TF_RECORD_COLUMNS " FROM records WHERE id = $1 AND NOT deleted"},
+    {"rec_ins",
+     "INSERT INTO records (id, module, version, owner, created_by, requester, assignee, "
+     "created_at, updated_at, governed, deleted, state, state_version, state_entered_at, "
+     "parallel_done, fields) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+     "$15::jsonb, $16::jsonb) ON CONFLICT (id) DO NOTHING"},
+    {"rec_upd",
+     "UPDATE records SET module = $3, version = $4, owner = $5, created_by = $6, requester = $7, "
+     "assignee = $8, created_at = $9, updated_at = $10, governed = $11, deleted = $12, "
+     "state = $13, state_version = $14, state_entered_at = $15, parallel_done = $16::jsonb, "
+     "fields = $17::jsonb WHERE id = $1 AND version = $2"},
+    {"rec_version", "SELECT version, deleted FROM records WHERE id = $1"},
+    {"rec_next", "SELECT nextval('record_ids')"},
+    {"rec_list",
+     "SELECT id FROM records WHERE module = $1 AND id > $2 AND NOT deleted ORDER BY id LIMIT $3"},
+    {"rec_requested", "SELECT id FROM records WHERE requester = $1 AND NOT deleted ORDER BY id"},
+    {"rec_assigned", "SELECT id FROM records WHERE assignee = $1 AND NOT deleted ORDER BY id"},
+    {"rec_open_count",
+     "SELECT count(*) FROM records WHERE module = $1 AND assignee = $2 AND NOT deleted AND "
+     "NOT (coalesce(fields ->> $3, '') = ANY ($4::text[]))"},
+    {"hist_ins",
+     "INSERT INTO history (record, module, kind, name, from_state, to_state, by_user, at, "
+     "version, note, reason, changes, checklist) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+     "$11, $12::jsonb, $13::jsonb)"},
+    {"hist_get", "SELECT " TF_HISTORY_COLUMNS " FROM history WHERE record = $1 ORDER BY id"},
+    {"out_ins",
+     "INSERT INTO outbox (kind, record, module, recipient, text, url, payload, created_at, "
+     "status, attempts, last_error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"},
+    {"out_all", "SELECT " TF_OUTBOX_COLUMNS " FROM outbox ORDER BY id"},
+    {"out_status", "SELECT " TF_OUTBOX_COLUMNS " FROM outbox WHERE status = $1 ORDER BY id"},
+    {"out_user",
+     "SELECT " TF_OUTBOX_COLUMNS " FROM outbox WHERE kind = 0 AND recipient = $1 "
+     "ORDER BY id DESC"},
+    {"out_mark",
+     "UPDATE outbox SET status = $2, attempts = attempts + 1, last_error = $3 WHERE id = $1"},
+    {"tm_cancel", "DELETE FROM timers WHERE record = $1"},
+    {"tm_done", "DELETE FROM timers WHERE id = $1"},
+    {"tm_add",
+     "INSERT INTO timers (record, blueprint, kind, what, ordinal, due, state_version) "
+     "VALUES ($1, $2, $3, $4, $5, $6, $7)"},
+    {"tm_next", "SELECT " TF_TIMER_COLUMNS " FROM timers ORDER BY due, id LIMIT 1"},
+    {"tm_due", "SELECT " TF_TIMER_COLUMNS " FROM timers WHERE due <= $1 ORDER BY due, id LIMIT $2"},
+    {"tm_of", "SELECT " TF_TIMER_COLUMNS " FROM timers WHERE record = $1 ORDER BY id"},
+    // Claimed rows are skipped by other claimers (SKIP LOCKED while the claim runs, then the
+    // lease in claimed_until), so any number of nodes hand each due timer to one of them.
+    {"tm_claim",
+     "UPDATE timers t SET claimed_until = $2 FROM (SELECT id FROM timers WHERE due <= $1 AND "
+     "claimed_until <= $1 ORDER BY due, id LIMIT $3 FOR UPDATE SKIP LOCKED) c WHERE t.id = c.id "
+     "RETURNING t.id, t.record, t.blueprint, t.kind, t.what, t.ordinal, t.due, t.state_version"},
+    {"cur_get", "SELECT value FROM cursors WHERE key = $1"},
+    {"cur_first",
+     "INSERT INTO cursors (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET "
+     "value = excluded.value WHERE cursors.value = 0"},
+    {"cur_move", "UPDATE cursors SET value = $3 WHERE key = $1 AND value = $2"},
+    {"uq_taken",
+     "SELECT 1 FROM unique_keys WHERE module = $1 AND field = $2 AND key = $3 AND record <> $4"},
+    {"uq_release",
+     "DELETE FROM unique_keys WHERE module = $1 AND field = $2 AND key = $3 AND record = $4"},
+    // A key held by another record (committed, or being inserted by a concurrent commit, which
+    // this one waits for) updates no row: `not-unique`.
+    {"uq_claim",
+     "INSERT INTO unique_keys (module, field, key, record) VALUES ($1, $2, $3, $4) ON CONFLICT "
+     "(module, field, key) DO UPDATE SET record = excluded.record WHERE unique_keys.record = "
+     "excluded.record"},
+    {"idem_get", "SELECT fingerprint, response FROM idempotency WHERE key = $1"},
+    {"idem_put",
+     "INSERT INTO idempotency (key, fingerprint, response) VALUES ($1, $2, $3) ON CONFLICT (key) "
+     "DO NOTHING"},
+    {"def_latest",
+     "SELECT version, published_by, published_at, summary FROM definitions ORDER BY version DESC "
+     "LIMIT 1"},
+    {"def_all",
+     "SELECT version, published_by, published_at, summary FROM definitions ORDER BY version "
+     "DESC"},
+    {"def_files", "SELECT name, text FROM definition_files WHERE version = $1 ORDER BY position"},
+    {"def_ins",
+     "INSERT INTO definitions (version, published_by, published_at, summary) SELECT "
+     "$1::bigint, $2::text, $3::bigint, $4::text WHERE coalesce((SELECT max(version) FROM "
+     "definitions), 0) = $1::bigint - 1"},
+    {"def_file_ins",
+     "INSERT INTO definition_files (version, position, name, text) VALUES ($1, $2, $3, $4)"},
+};
+
+#undef TF_RECORD_COLUMNS
+#undef TF_TIMER_COLUMNS
+#undef TF_HISTORY_COLUMNS
+#undef TF_OUTBOX_COLUMNS
+
+// A PostgreSQL text[] literal.
+std::string text_array(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (std::size_t k = 0; k < items.size(); ++k) {
+        if (k > 0) {
+            out += ',';
+        }
+        out += '"';
+        for (const char c : items[k]) {
+            if (c == '"' || c == '\\') {
+                out += '\\';
+            }
+            out += c;
+        }
+        out += '"';
+    }
+    out += '}';
+    return out;
+}
+
+std::string_view builtin_column(std::uint32_t field) {
+    switch (static_cast<Builtin>(field & ~builtin_field)) {
+    case Builtin::Owner: return "owner";
+    case Builtin::Assignee: return "assignee";
+    case Builtin::Requester: return "requester";
+    case Builtin::CreatedBy: return "created_by";
+    default: return {};
+    }
+}
+
+std::string field_name(const Definitions& d, std::uint32_t module, std::uint32_t field) {
+    if ((field & builtin_field) != 0) {
+        return std::string(builtin_column(field));
+    }
+    if (module < d.modules.size() && field < d.modules[module].fields.size()) {
+        return d.modules[module].fields[field].name;
+    }
+    return {};
+}
+
+HistoryKind history_kind_of(std::string_view s) {
+    for (auto k : {HistoryKind::Created, HistoryKind::Updated, HistoryKind::Transition,
+                   HistoryKind::ParallelStep, HistoryKind::Automatic, HistoryKind::Sla,
+                   HistoryKind::Moved, HistoryKind::Deleted}) {
+        if (history_kind_name(k) == s) {
+            return k;
+        }
+    }
+    return HistoryKind::Updated;
+}
+
+std::string_view text_of(const pqxx::field& f) { return {f.c_str(), f.size()}; }
+
+// A refusal raised inside a transaction (rolls it back).
+struct Refused {
+    Error error;
+};
+
+// Where the failure came from, for messages.
+Error store_error(ErrorCode code, std::string_view what) {
+    std::string detail(what);
+    while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) {
+        detail.pop_back();
+    }
+    const auto nl = detail.find('\n');
+    if (nl != std::string::npos) {
+        detail.resize(nl);
+    }
+    return make_error(code, std::move(detail));
+}
+
+} // namespace
+
+// --- the pool and the store ------------------------------------------------------------------
+
+struct PgStore::Impl {
+    PgStoreOptions options;
+    std::vector<std::unique_ptr<pqxx::connection>> conns;
+    std::vector<std::size_t> idle; ///< free slots of `conns`
+    std::mutex pool_mu;
+    std::condition_variable pool_cv;
+
+    mutable std::mutex defs_mu;
+    std::shared_ptr<const Definitions> defs;
+
+    mutable std::mutex error_mu;
+    std::string last_error;
+
+    std::shared_ptr<const Definitions> definitions() const {
+        std::lock_guard lock(defs_mu);
+        return defs;
+    }
+
+    void note_error(std::string e) {
+        std::lock_guard lock(error_mu);
+        last_error = std::move(e);
+    }
+
+    std::size_t acquire() {
+        std::unique_lock lock(pool_mu);
+        pool_cv.wait(lock, [&] { return !idle.empty(); });
+        const std::size_t slot = idle.back();
+        idle.pop_back();
+        return slot;
+    }
+
+    void release(std::size_t slot, bool broken) {
+        if (broken) {
+            conns[slot].reset(); // reopened on next use
+        }
+        {
+            std::lock_guard lock(pool_mu);
+            idle.push_back(slot);
+        }
+        pool_cv.notify_one();
+    }
+
+    pqxx::connection& connection(std::size_t slot) {
+        if (!conns[slot]) {
+            auto c = std::make_unique<pqxx::connection>(options.url);
+            if (!options.schema.empty()) {
+                pqxx::nontransaction tx(*c);
+                tx.exec("SET search_path TO " + tx.quote_name(options.schema));
+            }
+            for (const Statement& s : statements) {
+                c->prepare(s.name, s.sql);
+            }
+            conns[slot] = std::move(c);
+        }
+        return *conns[slot];
+    }
+
+    /// Runs `f(connection)`, mapping database failures to errors; a broken connection is dropped
+    /// and the call retried once on a fresh one (unless the commit was in flight).
+    template <class F>
+    auto run(F&& f) -> Result<decltype(f(std::declval<pqxx::connection&>()))> {
+        for (int attempt = 0;; ++attempt) {
+            const std::size_t slot = acquire();
+            bool broken = false;
+            try {
+                auto value = f(connection(slot));
+                release(slot, false);
+                return value;
+            } catch (const Refused& r) {
+                release(slot, false);
+                return r.error;
+            } catch (const pqxx::in_doubt_error& e) {
+                release(slot, true);
+                return store_error(ErrorCode::StoreUnavailable,
+                                   fmt::format("the connection was lost during a commit, which may "
+                                               "or may not have been applied: {}",
+                                               e.what()));
+            } catch (const pqxx::broken_connection& e) {
+                broken = true;
+                release(slot, true);
+                if (attempt >= 1) {
+                    return store_error(ErrorCode::StoreUnavailable,
+                                       fmt::format("the database is unreachable: {}", e.what()));
+                }
+            } catch (const pqxx::transaction_rollback& e) {
+                // serialization failure, deadlock: the caller may retry
+                release(slot, false);
+                return store_error(ErrorCode::Conflict, e.what());
+            } catch (const pqxx::unique_violation& e) {
+                release(slot, false);
+                const std::string_view w = e.what();
+                if (w.find("unique_keys") != std::string_view::npos) {
+                    return store_error(ErrorCode::NotUnique, "a unique value is already taken");
+                }
+                if (w.find("records_pkey") != std::string_view::npos ||
+                    w.find("definitions_pkey") != std::string_view::npos) {
+                    return store_error(ErrorCode::Conflict, w);
+                }
+                return store_error(ErrorCode::Constraint, w);
+            } catch (const pqxx::integrity_constraint_violation& e) {
+                release(slot, false);
+                return store_error(ErrorCode::Constraint, e.what());
+            } catch (const pqxx::sql_error& e) {
+                // a statement that is refused on a live connection; a connection that went away
+                // without libpq noticing comes back as "terminating connection" (57P01).
+                const std::string state = e.sqlstate();
+                broken = state.rfind("57P", 0) == 0 || state.rfind("08", 0) == 0;
+                release(slot, broken);
+                if (!broken) {
+                    return store_error(ErrorCode::Internal, e.what());
+                }
+                if (attempt >= 1) {
+                    return store_error(ErrorCode::StoreUnavailable, e.what());
+                }
+            } catch (const std::exception& e) {
+                release(slot, true);
+                return store_error(ErrorCode::Internal, e.what());
+            }
+            (void)broken;
+        }
+    }
+
+    /// Runs a read; a failure is remembered and `fallback` returned.
+    template <class T, class F>
+    T read(F&& f, T fallback) const {
+        auto r = const_cast<Impl*>(this)->run(std::forward<F>(f));
+        if (!r) {
+            const_cast<Impl*>(this)->note_error(r.error().to_string());
+            return fallback;
+        }
+        return std::move(r.value());
+    }
+
+    // Row decoding.
+    static bool decode_record(const Definitions& d, RecordId id, const pqxx::row& row,
+                              Record& out);
+    static Timer decode_timer(const Definitions& d, const pqxx::row& row);
+    static HistoryEntry decode_history(const Definitions& d, const pqxx::row& row);
+    static OutboxRow decode_outbox(const Definitions& d, const pqxx::row& row);
+
+    static Status apply(pqxx::work& tx, const Definitions& d, const ChangeSet& cs);
+};
+
+bool PgStore::Impl::decode_record(const Definitions& d, RecordId id, const pqxx::row& row,
+                                  Record& out) {
+    // module, version, owner, created_by, requester, assignee, created_at, updated_at, governed,
+    // deleted, state_version, state_entered_at, parallel_done, fields
+    const std::uint32_t module = d.find_module(text_of(row[0]));
+    if (module == npos32) {
+        return false;
+    }
+    out.id = id;
+    out.module = module;
+    out.version = row[1].as<std::int64_t>();
+    out.owner = codec::user_of(d, text_of(row[2]));
+    out.created_by = codec::user_of(d, text_of(row[3]));
+    out.requester = codec::user_of(d, text_of(row[4]));
+    out.assignee = codec::user_of(d, text_of(row[5]));
+    out.created_at = row[6].as<std::int64_t>();
+    out.updated_at = row[7].as<std::int64_t>();
+    out.governed = row[8].as<bool>();
+    out.deleted = row[9].as<bool>();
+    out.state_version = row[10].as<std::int64_t>();
+    out.state_entered_at = row[11].as<std::int64_t>();
+    out.parallel_done = codec::decode_parallel(d, module, text_of(row[12]));
+    codec::decode_fields(d, text_of(row[13]), out);
+    return true;
+}
+
+Timer PgStore::Impl::decode_timer(const Definitions& d, const pqxx::row& row) {
+    // id, record, blueprint, kind, what, ordinal, due, state_version
+    Timer t;
+    t.id = row[0].as<std::int64_t>();
+    t.record = row[1].as<std::int64_t>();
+    t.kind = row[3].as<int>() == 0 ? TimerKind::Transition : TimerKind::Sla;
+    t.due = row[6].as<std::int64_t>();
+    t.state_version = row[7].as<std::int64_t>();
+    const codec::TimerName n{row[2].c_str(), row[4].c_str(), row[5].as<std::int64_t>()};
+    if (!codec::timer_of(d, n, t)) {
+        t.blueprint = npos32; // what it fires is gone: the engine drops it
+    }
+    return t;
+}
+
+HistoryEntry PgStore::Impl::decode_history(const Definitions& d, const pqxx::row& row) {
+    // id, record, module, kind, name, from_state, to_state, by_user, at, version, note, reason,
+    // changes, checklist
+    HistoryEntry h;
+    h.id = row[0].as<std::int64_t>();
+    h.record = row[1].as<std::int64_t>();
+    const std::uint32_t module = d.find_module(text_of(row[2]));
+    h.kind = history_kind_of(text_of(row[3]));
+    h.name = row[4].c_str();
+    h.by = codec::user_of(d, text_of(row[7]));
+    h.at = row[8].as<std::int64_t>();
+    h.version = row[9].as<std::int64_t>();
+    h.note = row[10].c_str();
+    h.reason = row[11].c_str();
+    h.checklist = codec::decode_strings(text_of(row[13]));
+    if (module != npos32) {
+        h.module = module;
+        h.from = codec::state_of(d, module, text_of(row[5]));
+        h.to = codec::state_of(d, module, text_of(row[6]));
+        codec::decode_changes(d, text_of(row[12]), h);
+    }
+    return h;
+}
+
+OutboxRow PgStore::Impl::decode_outbox(const Definitions& d, const pqxx::row& row) {
+    // id, kind, record, module, recipient, text, url, payload, created_at, status, attempts,
+    // last_error
+    OutboxRow o;
+    o.id = row[0].as<std::int64_t>();
+    o.kind = row[1].as<int>() == 0 ? OutboxKind::Notification : OutboxKind::Webhook;
+    o.record = row[2].as<std::int64_t>();
+    const std::uint32_t module = d.find_module(text_of(row[3]));
+    o.module = module == npos32 ? 0 : module;
+    o.user = codec::user_of(d, text_of(row[4]));
+    o.text = row[5].c_str();
+    o.url = row[6].c_str();
+    o.payload = row[7].c_str();
+    o.created_at = row[8].as<std::int64_t>();
+    o.status = static_cast<OutboxStatus>(row[9].as<int>());
+    o.attempts = row[10].as<int>();
+    o.last_error = row[11].c_str();
+    return o;
+}
+
+Status PgStore::Impl::apply(pqxx::work& tx, const Definitions& d, const ChangeSet& cs) {
+    const auto module_name = [&](std::uint32_t m) -> std::string {
+        return m < d.modules.size() ? d.modules[m].name : std::string();
+    };
+    // Records first, in id order (two commits touching the same records lock them in the same
+    // order); a version that moved meanwhile is a conflict, never a lost update.
+    std::vector<const RecordWrite*> writes;
+    writes.reserve(cs.writes.size());
+    for (const RecordWrite& w : cs.writes) {
+        writes.push_back(&w);
+    }
+    std::sort(writes.begin(), writes.end(), [](const RecordWrite* a, const RecordWrite* b) {
+        return a->record.id < b->record.id;
+    });
+    std::string fields;
+    std::string parallel;
+    for (const RecordWrite* w : writes) {
+        const Record& r = w->record;
+        if (r.module >= d.modules.size()) {
+            return make_error(ErrorCode::Internal,
+                              fmt::format("record {} of an unknown module", r.id));
+        }
+        fields.clear();
+        parallel.clear();
+        codec::encode_fields(fields, d, r);
+        codec::encode_parallel(parallel, d, r);
+        std::string state;
+        if (const BlueprintDef* bp = d.blueprint_of(r.module);
+            bp != nullptr && bp->field < r.fields.size()) {
+            state = r.fields[bp->field].s;
+        }
+        const std::string& module = d.modules[r.module].name;
+        if (w->expected_version == 0) {
+            const pqxx::result res = tx.exec_prepared(
+                "rec_ins", r.id, module, r.version, codec::user_key(d, r.owner),
+                codec::user_key(d, r.created_by), codec::user_key(d, r.requester),
+                codec::user_key(d, r.assignee), r.created_at, r.updated_at, r.governed, r.deleted,
+                state, r.state_version, r.state_entered_at, parallel, fields);
+            if (res.affected_rows() == 0) {
+                return make_error(ErrorCode::Conflict,
+                                  fmt::format("record {} already exists", r.id));
+            }
+            continue;
+        }
+        const pqxx::result res = tx.exec_prepared(
+            "rec_upd", r.id, w->expected_version, module, r.version, codec::user_key(d, r.owner),
+            codec::user_key(d, r.created_by), codec::user_key(d, r.requester),
+            codec::user_key(d, r.assignee), r.created_at, r.updated_at, r.governed, r.deleted,
+            state, r.state_version, r.state_entered_at, parallel, fields);
+        if (res.affected_rows() == 0) {
+            const pqxx::result now = tx.exec_prepared("rec_version", r.id);
+            if (now.empty() || now[0][1].as<bool>()) {
+                return make_error(ErrorCode::NotFound, fmt::format("no record {}", r.id));
+            }
+            return make_error(ErrorCode::Conflict,
+                              fmt::format("record {} is at version {}, not {}", r.id,
+                                          now[0][0].as<std::int64_t>(), w->expected_version));
+        }
+    }
+    for (const CursorUpdate& c : cs.cursors) {
+        const pqxx::result res = c.expected == 0
+                                     ? tx.exec_prepared("cur_first", c.key, c.value)
+                                     : tx.exec_prepared("cur_move", c.key, c.expected, c.value);
+        if (res.affected_rows() == 0) {
+            return make_error(ErrorCode::Conflict, fmt::format("cursor {} moved", c.key));
+        }
+    }
+    // Done timers before cancelled ones: a fired timer is cancelled with its record's others.
+    std::vector<std::int64_t> done = cs.timers_done;
+    std::sort(done.begin(), done.end());
+    done.erase(std::unique(done.begin(), done.end()), done.end());
+    for (std::int64_t id : done) {
+        if (tx.exec_prepared("tm_done", id).affected_rows() == 0) {
+            return make_error(ErrorCode::Conflict,
+                              fmt::format("timer {} is no longer pending", id));
+        }
+    }
+    for (const UniqueKey& k : cs.releases) {
+        tx.exec_prepared("uq_release", module_name(k.module), field_name(d, k.module, k.field),
+                         k.key, k.record);
+    }
+    for (const UniqueKey& k : cs.claims) {
+        const std::string field = field_name(d, k.module, k.field);
+        if (tx.exec_prepared("uq_claim", module_name(k.module), field, k.key, k.record)
+                .affected_rows() == 0) {
+            return make_error(ErrorCode::NotUnique, fmt::format("\"{}\" is already taken", k.key));
+        }
+    }
+    if (cs.publish) {
+        const DefinitionsVersion& v = *cs.publish;
+        if (tx.exec_prepared("def_ins", v.version, v.published_by, v.published_at, v.summary)
+                .affected_rows() == 0) {
+            return make_error(ErrorCode::Conflict,
+                              fmt::format("version {} is not the next definitions version",
+                                          v.version));
+        }
+        for (std::size_t k = 0; k < v.files.size(); ++k) {
+            tx.exec_prepared("def_file_ins", v.version, static_cast<int>(k), v.files[k].first,
+                             v.files[k].second);
+        }
+    }
+    std::string changes;
+    std::string checklist;
+    for (const HistoryEntry& h : cs.history) {
+        if (h.module >= d.modules.size()) {
+            continue;
+        }
+        changes.clear();
+        checklist.clear();
+        codec::encode_changes(changes, d, h);
+        codec::encode_strings(checklist, h.checklist);
+        tx.exec_prepared("hist_ins", h.record, d.modules[h.module].name,
+                         std::string(history_kind_name(h.kind)), h.name,
+                         codec::state_text(d, h.module, h.from),
+                         codec::state_text(d, h.module, h.to), codec::user_key(d, h.by), h.at,
+                         h.version, h.note, h.reason, changes, checklist);
+    }
+    for (const OutboxRow& o : cs.outbox) {
+        tx.exec_prepared("out_ins", o.kind == OutboxKind::Notification ? 0 : 1, o.record,
+                         module_name(o.module), codec::user_key(d, o.user), o.text, o.url,
+                         o.payload, o.created_at, static_cast<int>(o.status), o.attempts,
+                         o.last_error);
+    }
+    for (RecordId r : cs.timers_cancel) {
+        tx.exec_prepared("tm_cancel", r);
+    }
+    for (const Timer& t : cs.timers_add) {
+        const codec::TimerName n = codec::timer_name(d, t);
+        tx.exec_prepared("tm_add", t.record, n.blueprint, t.kind == TimerKind::Transition ? 0 : 1,
+                         n.what, n.ordinal, t.due, t.state_version);
+    }
+    return Ok{};
+}
+
+// --- PgStore ---------------------------------------------------------------------------------
+
+PgStore::PgStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+PgStore::~PgStore() = default;
+
+int PgStore::schema_version() { return migration_count; }
+
+bool is_pg_url(std::string_view url) {
+    return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+}
+
+Result<std::unique_ptr<PgStore>> PgStore::open(PgStoreOptions options) {
+    if (!is_pg_url(options.url)) {
+        return make_error(ErrorCode::Invalid,
+                          fmt::format("\"{}\" is not a postgresql:// URL", options.url));
+    }
+    auto impl = std::make_unique<Impl>();
+    impl->options = std::move(options);
+    const std::size_t n = std::max<std::size_t>(impl->options.pool_size, 1);
+    impl->conns.resize(n);
+    for (std::size_t k = n; k-- > 0;) {
+        impl->idle.push_back(k);
+    }
+    const std::string schema = impl->options.schema;
+    auto migrated = impl->run([&](pqxx::connection& c) -> int {
+        pqxx::work tx(c);
+        // Several nodes may start at once: one migrates, the others wait and then find it done.
+        tx.exec_params("SELECT pg_advisory_xact_lock(7423501, hashtext($1))",
+                       schema.empty() ? std::string("public") : schema);
+        if (!schema.empty()) {
+            tx.exec("CREATE SCHEMA IF NOT EXISTS " + tx.quote_name(schema));
+        }
+        tx.exec("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)");
+        const pqxx::result cur = tx.exec("SELECT version FROM schema_version");
+        int at = 0;
+        if (cur.empty()) {
+            tx.exec("INSERT INTO schema_version (version) VALUES (0)");
+        } else {
+            at = cur[0][0].as<int>();
+        }
+        if (at > migration_count) {
+            throw Refused{make_error(ErrorCode::Invalid,
+                                     fmt::format("the database schema is version {}, newer than "
+                                                 "this build's {}",
+                                                 at, migration_count))};
+        }
+        for (int k = at; k < migration_count; ++k) {
+            tx.exec(migrations[k]);
+        }
+        tx.exec("UPDATE schema_version SET version = " + std::to_string(migration_count));
+        tx.commit();
+        return migration_count;
+    });
+    if (!migrated) {
+        return migrated.error();
+    }
+    return std::unique_ptr<PgStore>(new PgStore(std::move(impl)));
+}
+
+void PgStore::bind(std::shared_ptr<const Definitions> defs) {
+    std::lock_guard lock(impl_->defs_mu);
+    impl_->defs = std::move(defs);
+}
+
+std::optional<DefinitionsVersion> PgStore::latest_definitions() const {
+    return impl_->read<std::optional<DefinitionsVersion>>(
+        [&](pqxx::connection& c) -> std::optional<DefinitionsVersion> {
+            pqxx::work tx(c);
+            const pqxx::result r = tx.exec_prepared("def_latest");
+            if (r.empty()) {
+                return std::nullopt;
+            }
+            DefinitionsVersion v;
+            v.version = r[0][0].as<std::int64_t>();
+            v.published_by = r[0][1].c_str();
+            v.published_at = r[0][2].as<std::int64_t>();
+            v.summary = r[0][3].c_str();
+            for (const auto& row : tx.exec_prepared("def_files", v.version)) {
+                v.files.emplace_back(row[0].c_str(), row[1].c_str());
+            }
+            tx.commit();
+            return v;
+        },
+        std::nullopt);
+}
+
+std::vector<DefinitionsVersion> PgStore::definitions_versions() const {
+    return impl_->read<std::vector<DefinitionsVersion>>(
+        [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            std::vector<DefinitionsVersion> out;
+            for (const auto& row : tx.exec_prepared("def_all")) {
+                DefinitionsVersion& v = out.emplace_back();
+                v.version = row[0].as<std::int64_t>();
+                v.published_by = row[1].c_str();
+                v.published_at = row[2].as<std::int64_t>();
+                v.summary = row[3].c_str();
+            }
+            return out;
+        },
+        {});
+}
+
+std::vector<RecordId> PgStore::list_where(std::uint32_t module,
+                                          const std::vector<FieldFilter>& filters, RecordId after,
+                                          std::size_t limit) const {
+    const auto d = impl_->definitions();
+    if (!d || module >= d->modules.size()) {
+        return {};
+    }
+    return impl_->read<std::vector<RecordId>>(
+        [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            // Values go as parameters: $1 the module, then one per filter.
+            std::vector<std::string> params{d->modules[module].name};
+            const auto param = [&](std::string v) {
+                params.push_back(std::move(v));
+                return fmt::format("${}", params.size());
+            };
+            std::string sql = fmt::format(
+                "SELECT id FROM records WHERE module = $1 AND id > {} AND NOT deleted", after);
+            for (const FieldFilter& f : filters) {
+                const std::string name = field_name(*d, module, f.field);
+                if (name.empty()) {
+                    sql += " AND false";
+                    continue;
+                }
+                if ((f.field & builtin_field) != 0) {
+                    const std::string u = f.value.kind == ValueKind::User
+                                              ? codec::user_key(*d, static_cast<UserId>(f.value.i))
+                                              : std::string();
+                    sql += fmt::format(" AND {} = {}", name, param(u));
+                    continue;
+                }
+                if (f.value.empty()) {
+                    sql += fmt::format(" AND NOT (fields ? {})", param(name));
+                    continue;
+                }
+                std::string obj = "{";
+                append_json_string(obj, name);
+                obj += ':';
+                codec::append_cell(obj, *d, f.value);
+                obj += '}';
+                sql += fmt::format(" AND fields @> {}::jsonb", param(obj));
+            }
+            sql += fmt::format(" ORDER BY id LIMIT {}",
+                               std::min<std::size_t>(limit, static_cast<std::size_t>(INT64_MAX)));
+            std::vector<RecordId> out;
+            const pqxx::result r =
+                tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+            for (const auto& row : r) {
+                out.push_back(row[0].as<std::int64_t>());
+            }
+            return out;
+        },
+        {});
+}
+
+bool PgStore::read_record(RecordId id, Record& out) const {
+    const auto d = impl_->definitions();
+    if (!d) {
+        return false;
+    }
+    return impl_->read<bool>(
+        [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            const pqxx::result r = tx.exec_prepared("rec_get", id);
+            return !r.empty() && impl_->decode_record(*d, id, r[0], out);
+        },
+        false);
+}
+
+RecordId PgStore::allocate_id() {
+    return impl_->read<RecordId>(
+        [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            return tx.exec_prepared("rec_next")[0][0].as<std::int64_t>();
+        },
+        0);
+}
+
+Status PgStore::commit(const ChangeSet& changes) {
+    std::shared_ptr<const Definitions> d = changes.publish_defs;
+    if (!d) {
+        d = impl_->definitions();
+    }
+    if (!d) {
+        return make_error(ErrorCode::Internal, "no definitions are bound to the store");
+    }
+    auto r = impl_->run([&](pqxx::connection& c) -> Ok {
+        pqxx::work tx(c);
+        Status s = impl_->apply(tx, *d, changes);
+        if (!s) {
+            throw Refused{std::move(s.error())};
+        }
+        tx.commit();
+        return Ok{};
+    });
+    if (!r) {
+        return r.error();
+    }
+    if (changes.publish_defs) {
+        bind(changes.publish_defs);
+    }
+    return Ok{};
+}
+
+bool PgStore::unique_taken(std::uint32_t module, std::uint32_t field, std::string_view key,
+                           RecordId except) const {
+    const auto d = impl_->definitions();
+    if (!d || module >= d->modules.size()) {
+        return false;
+    }
+    return impl_->read<bool>(
+        [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            return !tx.exec_prepared("uq_taken", d->modules[module].name,
+                                     field_name(*d, module, field), std::string(key), except)
+                        .empty();
+        },
+        false);
+}
+
+std::int64_t PgStore::cursor(std::string_view key) const {
+    return impl_->read<std::int64_t>(
+        [&](pqxx::connection& c) -> std::int64_t {
+            pqxx::nontransaction tx(c);
+            const pqxx::result r = tx.exec_prepared("cur_get", std::string(key));
+            return r.empty() ? 0 : r[0][0].as<std::int64_t>();
+        },
+        0);
+}
+
+std::int64_t PgStore::count_open_assigned(std::uint32_t module, UserId user,
+                                          std::uint32_t state_field,
+                                          const std::vector<std::uint8_t>& terminal) const {
+    const auto d = impl_->definitions();
+    if (!d || module >= d->modules.size()) {
+        return 0;
+    }
+    const std::string who = codec::user_key(*d, user);
+    if (who.empty()) {
+        return 0;
+    }
+    std::string state_name;
+    std::vector<std::string> closed;
+    const ModuleDef& m = d->modules[module];
+    if (state_field < m.fields.size()) {
+        state_name = m.fields[state_field].name;
+        const auto& values = m.fields[state_field].values;
+        for (std::size_t k = 0; k < terminal.size() && k < values.size(); ++k) {
+            if (terminal[k] != 0) {
+                closed.push_back(values[k]);
+            }
+        }
+    }
+    return impl_->read<std::int64_t>(
+        [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            const pqxx::result r =
+                tx.exec_prepared("rec_open_count", m.name, who, state_name, text_array(closed));
+            return r[0][0].as<std::int64_t>();
+        },
+        0);
+}
+
+std::optional<Timer> PgStore::next_timer() const {
+    const auto d = impl_->definitions();
+    if (!d) {
+        return std::nullopt;
+    }
+    return impl_->read<std::optional<Timer>>(
+        [&](pqxx::connection& c) -> std::optional<Timer> {
+            pqxx::nontransaction tx(c);
+            const pqxx::result r = tx.exec_prepared("tm_next");
+            if (r.empty()) {
+                return std::nullopt;
+            }
+            return impl_->decode_timer(*d, r[0]);
+        },
+        std::nullopt);
+}
+
+std::vector<Timer> PgStore::due_timers(std::int64_t now, std::size_t limit) const {
+    const auto d = impl_->definitions();
+    if (!d) {
+        return {};
+    }
+    return impl_->read<std::vector<Timer>>(
+        [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            std::vector<Timer> out;
+            const auto n = static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX));
+            for (const auto& row : tx.exec_prepared("tm_due", now, n)) {
+                out.push_back(impl_->decode_timer(*d, row));
+            }
+            return out;
+        },
+        {});
+}
+
+std::vector<Timer> PgStore::claim_due_timers(std::int64_t now, std::size_t limit,
+                                             std::int64_t lease) {
+    const auto d = impl_->definitions();
+    if (!d) {
+        return {};
+    }
+    return impl_->read<std::vector<Timer>>(
+        [&](pqxx::connection& c) {
+            pqxx::work tx(c);
+            std::vector<Timer> out;
+            const auto n = static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX));
+            for (const auto& row : tx.exec_prepared("tm_claim", now, now + lease, n)) {
+                out.push_back(impl_->decode_timer(*d, row));
+            }
+            tx.commit();
+            std::sort(out.begin(), out.end(), [](const Timer& a, const Timer& b) {
+                return a.due != b.due ? a.due < b.due : a.id < b.id;
+            });
+            return out;
+        },
+        {});
+}
+
+std::vector<Timer> PgStore::timers_of(RecordId record) const {
+    const auto d = impl_->definitions();
+    if (!d) {
+        return {};
+    }
+    return impl_->read<std::vector<Timer>>(
+        [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            std::vector<Timer> out;
+            for (const auto& row : tx.exec_prepared("tm_of", record)) {
+                out.push_back(impl_->decode_timer(*d, row));
+            }
+            return out;
+        },
+        {});
+}
+
+std::vector<HistoryEntry> PgStore::history(RecordId record) const {
+    const auto d = impl_->definitions();
+    if (!d) {
+        return {};
+    }
+    return impl_->read<std::vector<HistoryEntry>>(
+        [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            std::vector<HistoryEntry> out;
+            for (const auto& row : tx.exec_prepared("hist_get", record)) {
+                out.push_back(impl_->decode_history(*d, row));
+            }
+            return out;
+        },
+        {});
+}
+
+std::vector<OutboxRow> PgStore::outbox(std::optional<OutboxStatus> status) const {
+    const auto d = impl_->definitions();
+    if (!d) {
+        return {};
+    }
+    return impl_->read<std::vector<OutboxRow>>(
+        [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            std::vector<OutboxRow> out;
+            const pqxx::result r =
+                status ? tx.exec_prepared("out_status", static_cast<int>(*status))
+                       : tx.exec_prepared("out_all");
+            for (const auto& row : r) {
+                out.push_back(impl_->decode_outbox(*d, row));
+            }
+            return out;
+        },
+        {});
+}
+
+std::vector<OutboxRow> PgStore::notifications(UserId user) const {
+    const auto d = impl_->definitions();
+    if (!d) {
+        return {};
+    }
+    const std::string who = codec::user_key(*d, user);
+    if (who.empty()) {
+        return {};
+    }
+    return impl_->read<std::vector<OutboxRow>>(
+        [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            std::vector<OutboxRow> out;
+            for (const auto& row : tx.exec_prepared("out_user", who)) {
+                out.push_back(impl_->decode_outbox(*d, row));
+            }
+            return out;
+        },
+        {});
+}
+
+Status PgStore::mark_outbox(std::int64_t id, OutboxStatus status, std::string error) {
+    auto r = impl_->run([&](pqxx::connection& c) -> bool {
+        pqxx::nontransaction tx(c);
+        return tx.exec_prepared("out_mark", id, static_cast<int>(status), error)
+                   .affected_rows() > 0;
+    });
+    if (!r) {
+        return r.error();
+    }
+    if (!*r) {
+        return make_error(ErrorCode::NotFound, fmt::format("no outbox row {}", id));
+    }
+    return Ok{};
+}
+
+std::vector<RecordId> PgStore::list(std::uint32_t module, RecordId after,
+                                    std::size_t limit) const {
+    const auto d = impl_->definitions();
+    if (!d || module >= d->modules.size()) {
+        return {};
+    }
+    return impl_->read<std::vector<RecordId>>(
+        [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            std::vector<RecordId> out;
+            const auto n = static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX));
+            const std::string& name = d->modules[module].name;
+            for (const auto& row : tx.exec_prepared("rec_list", name, after, n)) {
+                out.push_back(row[0].as<std::int64_t>());
+            }
+            return out;
+        },
+        {});
+}
+
+namespace {
+
+std::vector<RecordId> ids_by_user(const PgStore::Impl& impl, const char* statement,
+                                  const std::string& who) {
+    if (who.empty()) {
+        return {};
+    }
+    return impl.read<std::vector<RecordId>>(
+        [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            std::vector<RecordId> out;
+            for (const auto& row : tx.exec_prepared(statement, who)) {
+                out.push_back(row[0].as<std::int64_t>());
+            }
+            return out;
+        },
+        {});
+}
+
+} // namespace
+
+std::vector<RecordId> PgStore::requested_by(UserId user) const {
+    const auto d = impl_->definitions();
+    return d ? ids_by_user(*impl_, "rec_requested", codec::user_key(*d, user))
+             : std::vector<RecordId>{};
+}
+
+std::vector<RecordId> PgStore::assigned_to(UserId user) const {
+    const auto d = impl_->definitions();
+    return d ? ids_by_user(*impl_, "rec_assigned", codec::user_key(*d, user))
+             : std::vector<RecordId>{};
+}
+
+std::optional<StoredResponse> PgStore::recall(std::string_view key) const {
+    return impl_->read<std::optional<StoredResponse>>(
+        [&](pqxx::connection& c) -> std::optional<StoredResponse> {
+            pqxx::nontransaction tx(c);
+            const pqxx::result r = tx.exec_prepared("idem_get", std::string(key));
+            if (r.empty()) {
+                return std::nullopt;
+            }
+            return StoredResponse{r[0][0].c_str(), r[0][1].c_str()};
+        },
+        std::nullopt);
+}
+
+void PgStore::remember(std::string_view key, StoredResponse response) {
+    (void)impl_->read<bool>(
+        [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            tx.exec_prepared("idem_put", std::string(key), response.fingerprint,
+                             response.response);
+            return true;
+        },
+        false);
+}
+
+Status PgStore::ping() const {
+    auto r = impl_->run([&](pqxx::connection& c) {
+        pqxx::nontransaction tx(c);
+        tx.exec("SELECT 1");
+        return Ok{};
+    });
+    if (!r) {
+        return r.error();
+    }
+    return Ok{};
+}
+
+std::string PgStore::last_read_error() const {
+    std::lock_guard lock(impl_->error_mu);
+    return impl_->last_error;
+}
+
+Result<std::unique_ptr<Store>> make_pg_store(const std::string& url, std::size_t pool_size,
+                                             const std::string& schema) {
+    auto s = PgStore::open(PgStoreOptions{url, pool_size, schema});
+    if (!s) {
+        return s.error();
+    }
+    return std::unique_ptr<Store>(std::move(s.value()));
+}
+
+} // namespace teamflow::engine

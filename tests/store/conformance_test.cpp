@@ -1,0 +1,643 @@
+// The store conformance suite: the same tests against every store (memory, sqlite, postgresql).
+
+#include "store_fixture.hpp"
+#include "teamflow/dsl/frontend.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <thread>
+
+using namespace teamflow;
+using namespace teamflow::testing;
+using engine::ErrorCode;
+using engine::Value;
+
+namespace {
+
+/// A direct change set: an update of `r` from its version, with one history entry.
+engine::ChangeSet bump(const engine::Record& r, const std::string& note) {
+    engine::ChangeSet cs;
+    engine::RecordWrite& w = cs.writes.add();
+    w.record = r;
+    w.record.version = r.version + 1;
+    w.expected_version = r.version;
+    engine::HistoryEntry& h = cs.history.add();
+    h.record = r.id;
+    h.module = r.module;
+    h.kind = engine::HistoryKind::Updated;
+    h.version = r.version + 1;
+    h.note = note;
+    return cs;
+}
+
+TEST_P(StoreTest, CreateReadUpdateDelete) {
+    const auto acct = account("Acme");
+    const auto id = deal("Big", "1234.5");
+    engine::Record r = rec(id);
+    EXPECT_EQ(r.version, 1);
+    EXPECT_EQ(r.owner, user("ann"));
+    EXPECT_EQ(r.created_by, user("ann"));
+    EXPECT_TRUE(r.governed);
+    EXPECT_EQ(text(id, "stage"), "Open");
+    EXPECT_EQ(text(id, "amount"), "1234.5");
+    const std::uint32_t deals = module("Deals");
+    auto u = engine_->update(id, user("ann"),
+                             {{field(deals, "account"), Value::record(acct)},
+                              {field(deals, "closes"),
+                               Value::date(*engine::parse_date("2030-02-03"))},
+                              {field(deals, "reviewer"), Value::user(user("cid"))},
+                              {field(deals, "note"), Value::text("Ünïcode \"quoted\"\n")}});
+    ASSERT_TRUE(u.ok()) << u.error().to_string();
+    r = rec(id);
+    EXPECT_EQ(r.version, 2);
+    EXPECT_EQ(r.fields[field(deals, "account")].i, acct);
+    EXPECT_EQ(text(id, "closes"), "2030-02-03");
+    EXPECT_EQ(text(id, "reviewer"), "cid");
+    EXPECT_EQ(text(id, "note"), "Ünïcode \"quoted\"\n");
+    EXPECT_EQ(r.fields[field(deals, "stage")].aux, 0);
+    EXPECT_EQ(store_->list(deals, 0, 10), std::vector<engine::RecordId>{id});
+    ASSERT_TRUE(engine_->remove(id, user("ann")).ok());
+    engine::Record gone;
+    EXPECT_FALSE(store_->read_record(id, gone));
+    EXPECT_TRUE(store_->list(deals, 0, 10).empty());
+    EXPECT_FALSE(store_->read_record(987654, gone));
+}
+
+TEST_P(StoreTest, OptimisticConcurrency_ExactlyOneWriterWins) {
+    const auto id = deal("Race");
+    const engine::Record r = rec(id);
+    EXPECT_TRUE(store_->commit(bump(r, "first")).ok());
+    auto second = store_->commit(bump(r, "second"));
+    ASSERT_FALSE(second.ok());
+    EXPECT_EQ(second.error().code, ErrorCode::Conflict);
+    // Many threads, one version: one wins.
+    const engine::Record now = rec(id);
+    std::atomic<int> wins{0};
+    std::atomic<int> conflicts{0};
+    std::vector<std::thread> threads;
+    for (int k = 0; k < 6; ++k) {
+        threads.emplace_back([&, k] {
+            auto c = store_->commit(bump(now, "t" + std::to_string(k)));
+            (c.ok() ? wins : conflicts)++;
+            if (!c.ok()) {
+                EXPECT_EQ(c.error().code, ErrorCode::Conflict) << c.error().to_string();
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    EXPECT_EQ(wins.load(), 1);
+    EXPECT_EQ(conflicts.load(), 5);
+    EXPECT_EQ(rec(id).version, now.version + 1);
+    EXPECT_EQ(store_->history(id).size(), 3u);
+    // A new record over an existing id is a conflict too; an update of a missing one not found.
+    engine::ChangeSet dup;
+    dup.writes.add().record = now;
+    EXPECT_EQ(store_->commit(dup).error().code, ErrorCode::Conflict);
+    engine::Record ghost = now;
+    ghost.id = 424242;
+    EXPECT_EQ(store_->commit(bump(ghost, "x")).error().code, ErrorCode::NotFound);
+}
+
+TEST_P(StoreTest, Atomicity_AFailingUniqueClaimOrCursorAppliesNothing) {
+    const auto acct = account("Taken");
+    const auto id = deal("Atomic");
+    const engine::Record r = rec(id);
+    const std::uint32_t accounts = module("Accounts");
+    EXPECT_TRUE(store_->unique_taken(accounts, field(accounts, "name"), "Taken", 0));
+    EXPECT_FALSE(store_->unique_taken(accounts, field(accounts, "name"), "Taken", acct));
+    EXPECT_FALSE(store_->unique_taken(accounts, field(accounts, "name"), "Free", 0));
+
+    engine::ChangeSet cs = bump(r, "claim");
+    engine::UniqueKey& k = cs.claims.add();
+    k.module = accounts;
+    k.field = field(accounts, "name");
+    k.key = "Taken";
+    k.record = id;
+    cs.outbox.add().text = "never";
+    auto c = store_->commit(cs);
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.error().code, ErrorCode::NotUnique);
+    EXPECT_EQ(rec(id).version, r.version);
+    EXPECT_EQ(store_->history(id).size(), 1u);
+    EXPECT_TRUE(store_->outbox(std::nullopt).empty());
+
+    engine::ChangeSet moved = bump(r, "cursor");
+    engine::CursorUpdate& cu = moved.cursors.add();
+    cu.key = "rr";
+    cu.expected = 5;
+    cu.value = 6;
+    moved.timers_add.push_back(engine::Timer{0, id, 0, engine::TimerKind::Transition, 4, 100, 1});
+    auto m = store_->commit(moved);
+    ASSERT_FALSE(m.ok());
+    EXPECT_EQ(m.error().code, ErrorCode::Conflict);
+    EXPECT_EQ(rec(id).version, r.version);
+    EXPECT_EQ(store_->cursor("rr"), 0);
+    EXPECT_TRUE(store_->timers_of(id).empty());
+
+    // Releasing and claiming in one commit, and moving a cursor from 0.
+    engine::ChangeSet ok = bump(r, "ok");
+    engine::UniqueKey& rel = ok.releases.add();
+    rel = k;
+    rel.record = acct;
+    ok.claims.add() = k;
+    engine::CursorUpdate& c0 = ok.cursors.add();
+    c0.key = "rr";
+    c0.expected = 0;
+    c0.value = 1;
+    ASSERT_TRUE(store_->commit(ok).ok());
+    EXPECT_EQ(store_->cursor("rr"), 1);
+    EXPECT_TRUE(store_->unique_taken(accounts, field(accounts, "name"), "Taken", acct));
+    EXPECT_FALSE(store_->unique_taken(accounts, field(accounts, "name"), "Taken", id));
+}
+
+TEST_P(StoreTest, HistoryInOrderAndVersionsMatch) {
+    const auto id = deal("Story");
+    ASSERT_TRUE(go(id, "Submit").ok());
+    ASSERT_TRUE(go(id, "Reopen").ok());
+    ASSERT_TRUE(go(id, "Submit").ok());
+    ASSERT_TRUE(go(id, "Win").ok());
+    const auto h = store_->history(id);
+    ASSERT_EQ(h.size(), 5u);
+    const auto& bp = defs_->blueprints[defs_->find_blueprint("Pipeline")];
+    for (std::size_t k = 0; k < h.size(); ++k) {
+        EXPECT_EQ(h[k].version, static_cast<std::int64_t>(k + 1));
+        EXPECT_EQ(h[k].record, id);
+        if (k > 0) {
+            EXPECT_GT(h[k].id, h[k - 1].id);
+            EXPECT_EQ(h[k].kind, engine::HistoryKind::Transition);
+            EXPECT_EQ(h[k].by, user("ann"));
+        }
+    }
+    EXPECT_EQ(h[0].kind, engine::HistoryKind::Created);
+    EXPECT_EQ(h[1].name, "Submit");
+    EXPECT_EQ(bp.states[static_cast<std::size_t>(h[1].from)], "Open");
+    EXPECT_EQ(bp.states[static_cast<std::size_t>(h[4].to)], "Won");
+    EXPECT_EQ(rec(id).version, 5);
+    // Field changes survive with their values.
+    const std::uint32_t deals = module("Deals");
+    ASSERT_TRUE(engine_->update(id, user("ann"), {{field(deals, "note"), Value::text("n")}}).ok());
+    const auto h2 = store_->history(id);
+    ASSERT_EQ(h2.size(), 6u);
+    ASSERT_EQ(h2[5].changes.size(), 1u);
+    EXPECT_EQ(h2[5].changes[0].field, field(deals, "note"));
+    EXPECT_TRUE(h2[5].changes[0].before.empty());
+    EXPECT_EQ(h2[5].changes[0].after.s, "n");
+}
+
+TEST_P(StoreTest, OutboxNotificationsAndMarking) {
+    const auto a = deal("A");
+    const auto b = deal("B", "5", "bob");
+    ASSERT_TRUE(go(a, "Submit").ok());
+    ASSERT_TRUE(go(b, "Submit", "bob").ok());
+    const auto all = store_->outbox(std::nullopt);
+    ASSERT_EQ(all.size(), 4u); // a notification and a webhook each
+    EXPECT_LT(all[0].id, all[1].id);
+    const auto mine = store_->notifications(user("ann"));
+    ASSERT_EQ(mine.size(), 1u);
+    EXPECT_EQ(mine[0].text, "Deal A submitted");
+    EXPECT_EQ(mine[0].record, a);
+    EXPECT_EQ(mine[0].user, user("ann"));
+    const auto hooks = std::count_if(all.begin(), all.end(), [](const engine::OutboxRow& o) {
+        return o.kind == engine::OutboxKind::Webhook;
+    });
+    EXPECT_EQ(hooks, 2);
+    const auto pending = store_->outbox(engine::OutboxStatus::Pending);
+    EXPECT_EQ(pending.size(), 4u);
+    ASSERT_TRUE(store_->mark_outbox(pending[0].id, engine::OutboxStatus::Failed, "refused").ok());
+    ASSERT_TRUE(store_->mark_outbox(pending[0].id, engine::OutboxStatus::Delivered, "").ok());
+    ASSERT_TRUE(store_->mark_outbox(pending[1].id, engine::OutboxStatus::Failed, "timeout").ok());
+    const auto failed = store_->outbox(engine::OutboxStatus::Failed);
+    ASSERT_EQ(failed.size(), 1u);
+    EXPECT_EQ(failed[0].last_error, "timeout");
+    EXPECT_EQ(failed[0].attempts, 1);
+    const auto delivered = store_->outbox(engine::OutboxStatus::Delivered);
+    ASSERT_EQ(delivered.size(), 1u);
+    EXPECT_EQ(delivered[0].attempts, 2);
+    EXPECT_EQ(store_->mark_outbox(999999, engine::OutboxStatus::Delivered, "").error().code,
+              ErrorCode::NotFound);
+    // Newest first.
+    ASSERT_TRUE(go(a, "Reopen").ok());
+    ASSERT_TRUE(go(a, "Submit").ok());
+    const auto again = store_->notifications(user("ann"));
+    ASSERT_EQ(again.size(), 2u);
+    EXPECT_GT(again[0].id, again[1].id);
+}
+
+TEST_P(StoreTest, TimersDueOrderCancelAndDoneOnce) {
+    const auto a = deal("A");
+    const auto b = deal("B");
+    const engine::Record ra = rec(a);
+    const engine::Record rb = rec(b);
+    const std::uint32_t bp = defs_->find_blueprint("Pipeline");
+    engine::ChangeSet cs;
+    cs.timers_add.push_back(engine::Timer{0, a, bp, engine::TimerKind::Transition, 4, 300, 1});
+    cs.timers_add.push_back(engine::Timer{0, b, bp, engine::TimerKind::Sla, 0, 100, 1});
+    cs.timers_add.push_back(engine::Timer{0, a, bp, engine::TimerKind::Sla, 0, 100, 1});
+    cs.timers_add.push_back(engine::Timer{0, b, bp, engine::TimerKind::Transition, 4, 200, 1});
+    ASSERT_TRUE(store_->commit(cs).ok());
+    const auto next = store_->next_timer();
+    ASSERT_TRUE(next.has_value());
+    EXPECT_EQ(next->due, 100);
+    EXPECT_EQ(next->record, b);
+    const auto due = store_->due_timers(250, 10);
+    ASSERT_EQ(due.size(), 3u);
+    EXPECT_EQ(due[0].record, b);
+    EXPECT_EQ(due[1].record, a); // same due: by id (insertion order)
+    EXPECT_EQ(due[2].due, 200);
+    EXPECT_EQ(due[0].kind, engine::TimerKind::Sla);
+    EXPECT_EQ(due[2].kind, engine::TimerKind::Transition);
+    EXPECT_EQ(due[2].index, 4u);
+    EXPECT_EQ(due[2].blueprint, bp);
+    EXPECT_EQ(due[2].state_version, 1);
+    EXPECT_EQ(store_->due_timers(250, 1).size(), 1u);
+    EXPECT_EQ(store_->timers_of(a).size(), 2u);
+    // Done once: the second commit of the same timer is a conflict.
+    engine::ChangeSet done;
+    done.timers_done.push_back(due[0].id);
+    ASSERT_TRUE(store_->commit(done).ok());
+    auto twice = store_->commit(done);
+    ASSERT_FALSE(twice.ok());
+    EXPECT_EQ(twice.error().code, ErrorCode::Conflict);
+    // Cancel drops every timer of a record.
+    engine::ChangeSet cancel = bump(ra, "leave");
+    cancel.timers_cancel.push_back(a);
+    ASSERT_TRUE(store_->commit(cancel).ok());
+    EXPECT_TRUE(store_->timers_of(a).empty());
+    EXPECT_EQ(store_->timers_of(b).size(), 1u);
+    const auto rest = store_->due_timers(1000, 10);
+    ASSERT_EQ(rest.size(), 1u);
+    EXPECT_EQ(rest[0].record, rb.id);
+}
+
+TEST_P(StoreTest, EngineTimersFireOnceThroughTheStore) {
+    const auto id = deal("Slow");
+    ASSERT_TRUE(go(id, "Submit").ok());
+    EXPECT_EQ(store_->timers_of(id).size(), 2u); // Expire and the SLA
+    clock_.advance(3 * engine::seconds_per_day);
+    EXPECT_EQ(engine_->fire_due_timers(), 2u);
+    EXPECT_EQ(engine_->fire_due_timers(), 0u);
+    EXPECT_EQ(text(id, "stage"), "Lost");
+    EXPECT_EQ(store_->notifications(user("ann")).front().text, "Slow is late");
+    EXPECT_TRUE(store_->timers_of(id).empty());
+}
+
+TEST_P(StoreTest, RoundRobinWithConcurrentFilers) {
+    const std::uint32_t ops = defs_->find_teamspace("Ops");
+    const std::uint32_t tickets = module("Tickets");
+    constexpr int per_thread = 6;
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    for (const char* who : {"bob", "cid", "bob", "cid"}) {
+        threads.emplace_back([&, who] {
+            for (int k = 0; k < per_thread; ++k) {
+                auto r = engine_->file_request(
+                    ops, tickets, user(who),
+                    {{field(tickets, "title"), Value::text(std::string(who) + std::to_string(k))}});
+                if (!r.ok()) {
+                    ++failures;
+                    ADD_FAILURE() << r.error().to_string();
+                }
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    EXPECT_EQ(failures.load(), 0);
+    const auto bob = store_->assigned_to(user("bob"));
+    const auto cid = store_->assigned_to(user("cid"));
+    // `members` is everyone of the teamspace: bob, cid and the admin ann, in turn.
+    EXPECT_EQ(bob.size(), 8u);
+    EXPECT_EQ(cid.size(), 8u);
+    EXPECT_EQ(store_->assigned_to(user("ann")).size(), 8u);
+    EXPECT_EQ(store_->requested_by(user("bob")).size(), 12u);
+    EXPECT_TRUE(store_->requested_by(user("ann")).empty());
+    // Every turn was handed out once: the cursor moved once per request.
+    EXPECT_EQ(store_->list(tickets, 0, 100).size(), 24u);
+    EXPECT_EQ(store_->cursor(defs_->modules[tickets].routes[0].cursor_key), 24);
+}
+
+TEST_P(StoreTest, LeastLoadedCountsOpenRecords) {
+    const std::uint32_t ops = defs_->find_teamspace("Ops");
+    const std::uint32_t jobs = module("Jobs");
+    const auto& bp = defs_->blueprints[defs_->find_blueprint("JobFlow")];
+    std::vector<engine::RecordId> ids;
+    for (int k = 0; k < 6; ++k) { // two each for bob, cid and ann
+        auto r = engine_->file_request(ops, jobs, user("bob"),
+                                       {{field(jobs, "title"), Value::text("j")}});
+        ASSERT_TRUE(r.ok()) << r.error().to_string();
+        ids.push_back(r->id);
+    }
+    EXPECT_EQ(store_->count_open_assigned(jobs, user("bob"), bp.field, bp.terminal), 2);
+    EXPECT_EQ(store_->count_open_assigned(jobs, user("cid"), bp.field, bp.terminal), 2);
+    EXPECT_EQ(store_->count_open_assigned(jobs, user("ann"), bp.field, bp.terminal), 2);
+    const engine::Record first = rec(ids[0]);
+    const std::string who = defs_->user_name(first.assignee).data();
+    ASSERT_TRUE(go(ids[0], "Finish", who).ok());
+    EXPECT_EQ(store_->count_open_assigned(jobs, first.assignee, bp.field, bp.terminal), 1);
+    EXPECT_EQ(store_->count_open_assigned(jobs, first.assignee, engine::npos32, bp.terminal), 2);
+    // The next request goes to whoever has fewer open jobs.
+    auto r = engine_->file_request(ops, jobs, user("bob"),
+                                   {{field(jobs, "title"), Value::text("n")}});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->assignee, first.assignee);
+}
+
+TEST_P(StoreTest, ListingPagesAndFilters) {
+    std::vector<engine::RecordId> ids;
+    for (int k = 0; k < 7; ++k) {
+        ids.push_back(deal("D" + std::to_string(k), k % 2 == 0 ? "10" : "20"));
+    }
+    const std::uint32_t deals = module("Deals");
+    const auto page1 = store_->list(deals, 0, 3);
+    ASSERT_EQ(page1.size(), 3u);
+    const auto page2 = store_->list(deals, page1.back(), 3);
+    const auto page3 = store_->list(deals, page2.back(), 3);
+    EXPECT_EQ(page3.size(), 1u);
+    EXPECT_EQ(page1[0], ids[0]);
+    EXPECT_EQ(page3[0], ids[6]);
+    engine::FieldFilter f;
+    f.field = field(deals, "amount");
+    f.value.assign(Value::number_scaled(20 * engine::decimal_scale));
+    EXPECT_EQ(store_->list_where(deals, {f}, 0, 10),
+              (std::vector<engine::RecordId>{ids[1], ids[3], ids[5]}));
+    engine::FieldFilter owner;
+    owner.field = engine::builtin_field | static_cast<std::uint32_t>(engine::Builtin::Owner);
+    owner.value.assign(Value::user(user("ann")));
+    EXPECT_EQ(store_->list_where(deals, {f, owner}, ids[1], 1),
+              (std::vector<engine::RecordId>{ids[3]}));
+}
+
+TEST_P(StoreTest, IdempotencyRecall) {
+    EXPECT_FALSE(store_->recall("k1").has_value());
+    store_->remember("k1", {"fp-1", R"({"id": 1})"});
+    store_->remember("k1", {"fp-2", "other"});
+    const auto r = store_->recall("k1");
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->fingerprint, "fp-1");
+    EXPECT_EQ(r->response, R"({"id": 1})");
+    EXPECT_FALSE(store_->recall("k2").has_value());
+}
+
+std::vector<std::pair<std::string, std::string>> replace(std::string_view from,
+                                                         std::string_view to) {
+    auto files = conformance_files();
+    std::string& text = files[0].second;
+    const auto at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) {
+        text.replace(at, from.size(), to);
+    }
+    return files;
+}
+
+TEST_P(StoreTest, DefinitionsVersionsAndPublish) {
+    EXPECT_FALSE(store_->latest_definitions().has_value());
+    engine::PublishRequest req;
+    req.files = conformance_files();
+    req.user = "ann";
+    req.expected_version = 0;
+    auto v1 = engine_->publish(req);
+    ASSERT_TRUE(v1.ok()) << v1.error().to_string();
+    EXPECT_EQ(v1->version, 1);
+    defs_ = engine_->definitions();
+    EXPECT_EQ(defs_->version, 1);
+    // If-Match on an old version: conflict.
+    auto stale = engine_->publish(req);
+    ASSERT_FALSE(stale.ok());
+    EXPECT_EQ(stale.error().code, ErrorCode::Conflict);
+    // Compile errors: refused with every diagnostic.
+    engine::PublishRequest bad = req;
+    bad.expected_version = 1;
+    bad.files = replace("to \"Won\"", "to \"Wonn\"");
+    engine::PublishReport report;
+    auto refused = engine_->publish(bad, &report);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, ErrorCode::Invalid);
+    ASSERT_FALSE(refused.error().items.empty());
+    EXPECT_NE(refused.error().items[0].message.find("conformance.flow:"), std::string::npos);
+    ASSERT_TRUE(report.set);
+    EXPECT_TRUE(report.set->diagnostics.has_errors());
+
+    // Records in "Review" strand when the state goes away.
+    const auto a = deal("A");
+    const auto b = deal("B");
+    deal("C");
+    ASSERT_TRUE(go(a, "Submit").ok());
+    ASSERT_TRUE(go(b, "Submit").ok());
+    engine::PublishRequest drop = req;
+    drop.expected_version = 1;
+    drop.files = replace(R"("Open", "Review", "Won", "Lost")", R"("Open", "Won", "Lost")");
+    for (auto& [name, text] : drop.files) {
+        for (const char* t : {"Reopen", "Expire"}) {
+            const auto at = text.find(std::string("  transition ") + t);
+            text.erase(at, text.find("  }\n", at) + 4 - at);
+        }
+        const auto sla = text.find("  sla \"Review\"");
+        text.erase(sla, text.find("  }\n", sla) + 4 - sla);
+        const auto submit = text.find("to \"Review\"");
+        text.replace(submit, 11, "to \"Won\"");
+        const auto win = text.find("from \"Review\" to \"Won\"");
+        text.replace(win, 13, "from \"Open\"");
+    }
+    engine::PublishReport why;
+    auto stranded = engine_->publish(drop, &why);
+    ASSERT_FALSE(stranded.ok());
+    EXPECT_EQ(stranded.error().code, ErrorCode::Invalid) << stranded.error().to_string();
+    EXPECT_NE(stranded.error().detail.find("2 records"), std::string::npos);
+    ASSERT_EQ(why.stranded.size(), 1u);
+    EXPECT_EQ(why.stranded[0].records, (std::vector<engine::RecordId>{a, b}));
+    EXPECT_EQ(store_->latest_definitions()->version, 1);
+    EXPECT_EQ(engine_->definitions()->version, 1);
+
+    // A required field added without a default strands every deal.
+    engine::PublishRequest need = req;
+    need.expected_version = 1;
+    need.files =
+        replace("  field note: text\n", "  field note: text\n  field region: text required\n");
+    auto required = engine_->publish(need, &why);
+    ASSERT_FALSE(required.ok());
+    EXPECT_NE(required.error().detail.find("3 records"), std::string::npos)
+        << required.error().to_string();
+
+    // With `migrate`, they move in the same commit as the new version.
+    engine::PublishRequest mig = drop;
+    for (auto& [name, text] : mig.files) {
+        const auto at = text.find("blueprint Pipeline on Deals.stage {\n");
+        text.insert(at + 36, "  migrate \"Review\" to \"Open\"\n");
+    }
+    mig.summary = "drop Review";
+    auto v2 = engine_->publish(mig);
+    ASSERT_TRUE(v2.ok()) << v2.error().to_string();
+    EXPECT_EQ(v2->version, 2);
+    EXPECT_EQ(v2->migrated, (std::vector<engine::RecordId>{a, b}));
+    defs_ = engine_->definitions();
+    EXPECT_EQ(defs_->version, 2);
+    EXPECT_EQ(text(a, "stage"), "Open");
+    EXPECT_EQ(rec(a).version, 3);
+    const auto h = store_->history(a);
+    ASSERT_EQ(h.size(), 3u);
+    EXPECT_EQ(h[2].kind, engine::HistoryKind::Moved);
+    EXPECT_EQ(h[2].version, 3);
+    EXPECT_NE(h[2].reason.find("migrate \"Review\" to \"Open\""), std::string::npos);
+    EXPECT_TRUE(store_->timers_of(a).empty());
+    // Transitions run on the new version.
+    ASSERT_TRUE(go(a, "Win").ok());
+    EXPECT_EQ(text(a, "stage"), "Won");
+
+    const auto versions = store_->definitions_versions();
+    ASSERT_EQ(versions.size(), 2u);
+    EXPECT_EQ(versions[0].version, 2);
+    EXPECT_EQ(versions[0].summary, "drop Review");
+    EXPECT_EQ(versions[0].published_by, "ann");
+    EXPECT_EQ(versions[0].published_at, clock_.now());
+    EXPECT_EQ(versions[1].version, 1);
+    EXPECT_FALSE(versions[1].summary.empty());
+    const auto latest = store_->latest_definitions();
+    ASSERT_TRUE(latest.has_value());
+    EXPECT_EQ(latest->files, mig.files);
+}
+
+TEST_P(StoreTest, RepublishWithReorderedFieldsReadsOldRecords) {
+    const auto acct = account("Acme");
+    const auto id = deal("Old", "77.25", "bob");
+    const std::uint32_t deals = module("Deals");
+    ASSERT_TRUE(engine_->update(id, user("bob"),
+                                {{field(deals, "reviewer"), Value::user(user("cid"))},
+                                 {field(deals, "account"), Value::record(acct)},
+                                 {field(deals, "note"), Value::text("kept")}})
+                    .ok());
+    ASSERT_TRUE(go(id, "Submit", "bob").ok());
+    // Users, fields and picklist values in another order; a new field first.
+    auto files = replace(R"(user ann { name "Ann" roles Manager }
+user bob { name "Bob" }
+user cid { name "Cid" })",
+                         R"(user cid { name "Cid" }
+user dan { name "Dan" }
+user bob { name "Bob" }
+user ann { name "Ann" roles Manager })");
+    std::string& text_v2 = files[0].second;
+    const auto deals_at = text_v2.find("module Deals {\n");
+    const auto end = text_v2.find("}\n", deals_at);
+    text_v2.replace(deals_at, end - deals_at, R"(module Deals {
+  field priority: number
+  field reviewer: user
+  field note: text
+  field stage: picklist ["Lost", "Won", "Review", "Open"] default "Open"
+  field closes: date
+  field amount: currency required
+  field account: lookup Accounts
+  field name: text required
+)");
+    engine::PublishRequest req;
+    req.files = files;
+    req.user = "ann";
+    auto v = engine_->publish(req);
+    ASSERT_TRUE(v.ok()) << v.error().to_string();
+    defs_ = engine_->definitions();
+    auto check = [&] {
+        const std::uint32_t m = module("Deals");
+        const engine::Record r = rec(id);
+        EXPECT_EQ(r.module, m);
+        EXPECT_EQ(defs_->user_name(r.owner), "bob");
+        EXPECT_EQ(text(id, "name"), "Old");
+        EXPECT_EQ(text(id, "amount"), "77.25");
+        EXPECT_EQ(text(id, "reviewer"), "cid");
+        EXPECT_EQ(text(id, "note"), "kept");
+        EXPECT_EQ(text(id, "stage"), "Review");
+        EXPECT_EQ(r.fields[field(m, "stage")].aux, 2);
+        EXPECT_EQ(r.fields[field(m, "account")].i, acct);
+        EXPECT_TRUE(r.fields[field(m, "priority")].empty());
+        const auto h = store_->history(id);
+        ASSERT_EQ(h.size(), 3u);
+        EXPECT_EQ(defs_->user_name(h[2].by), "bob");
+        const auto& bp = defs_->blueprints[defs_->find_blueprint("Pipeline")];
+        EXPECT_EQ(bp.states[static_cast<std::size_t>(h[2].to)], "Review");
+        ASSERT_EQ(h[1].changes.size(), 3u);
+        for (const auto& c : h[1].changes) {
+            if (c.field == field(m, "reviewer")) {
+                EXPECT_EQ(defs_->user_name(static_cast<engine::UserId>(c.after.i)), "cid");
+            }
+        }
+        const auto timers = store_->timers_of(id);
+        ASSERT_EQ(timers.size(), 2u);
+        for (const auto& t : timers) {
+            EXPECT_EQ(t.blueprint, defs_->find_blueprint("Pipeline"));
+            if (t.kind == engine::TimerKind::Transition) {
+                EXPECT_EQ(bp.transitions[t.index].name, "Expire");
+            }
+        }
+        EXPECT_TRUE(store_->unique_taken(module("Accounts"),
+                                         field(module("Accounts"), "name"), "Acme", 0));
+        EXPECT_EQ(store_->notifications(user("bob")).size(), 1u);
+    };
+    check();
+    // The record moves on under the new version.
+    ASSERT_TRUE(go(id, "Win", "bob").ok());
+    EXPECT_EQ(text(id, "stage"), "Won");
+    if (GetParam().durable) {
+        reopen();
+        ASSERT_EQ(engine_->load_latest().value(), 1); // the first version stored
+        defs_ = engine_->definitions();
+        EXPECT_EQ(text(id, "stage"), "Won");
+        EXPECT_EQ(text(id, "reviewer"), "cid");
+    }
+}
+
+TEST_P(StoreTest, SurvivesReopen) {
+    if (!GetParam().durable) {
+        GTEST_SKIP() << GetParam().name << " is not durable";
+    }
+    engine::PublishRequest req;
+    req.files = conformance_files();
+    req.user = "ann";
+    ASSERT_TRUE(engine_->publish(req).ok());
+    const auto acct = account("Kept");
+    const auto id = deal("Durable");
+    ASSERT_TRUE(go(id, "Submit").ok());
+    const std::uint32_t ops = defs_->find_teamspace("Ops");
+    const std::uint32_t tickets = module("Tickets");
+    auto t = engine_->file_request(ops, tickets, user("bob"),
+                                   {{field(tickets, "title"), Value::text("x")}});
+    ASSERT_TRUE(t.ok());
+    store_->remember("key", {"fp", "answer"});
+    const auto outbox = store_->outbox(std::nullopt);
+    ASSERT_TRUE(store_->mark_outbox(outbox[0].id, engine::OutboxStatus::Delivered, "").ok());
+    const engine::Record before = rec(id);
+
+    reopen();
+    ASSERT_EQ(engine_->load_latest().value(), 1);
+    defs_ = engine_->definitions();
+    const engine::Record after = rec(id);
+    EXPECT_EQ(after.version, before.version);
+    EXPECT_EQ(after.fields, before.fields);
+    EXPECT_EQ(after.state_version, before.state_version);
+    EXPECT_EQ(text(id, "stage"), "Review");
+    EXPECT_EQ(store_->history(id).size(), 2u);
+    EXPECT_EQ(store_->timers_of(id).size(), 2u);
+    EXPECT_EQ(store_->outbox(std::nullopt).size(), outbox.size());
+    EXPECT_EQ(store_->outbox(engine::OutboxStatus::Delivered).size(), 1u);
+    EXPECT_EQ(store_->recall("key")->response, "answer");
+    EXPECT_EQ(store_->assigned_to(t->assignee), std::vector<engine::RecordId>{t->id});
+    EXPECT_NE(store_->cursor(defs_->modules[tickets].routes[0].cursor_key), 0);
+    EXPECT_EQ(store_->definitions_versions().size(), 1u);
+    // Unique keys and ids carry on.
+    const std::uint32_t accounts = module("Accounts");
+    auto dup = engine_->create(accounts, user("ann"),
+                               {{field(accounts, "name"), Value::text("Kept")}});
+    ASSERT_FALSE(dup.ok());
+    EXPECT_EQ(dup.error().code, ErrorCode::NotUnique);
+    EXPECT_GT(deal("New"), std::max({acct, id, t->id}));
+    ASSERT_TRUE(go(id, "Win").ok());
+}
+
+std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& info) {
+    return info.param.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, StoreTest, ::testing::ValuesIn(store_factories()), factory_name);
+
+} // namespace
