@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
     register_check(app, exit_code);
     register_test(app, exit_code);
     register_render(app, exit_code);
+    register_serve(app, exit_code);
 
     try {
         app.parse(argc, argv);
