@@ -11,40 +11,7 @@ namespace teamflow::dsl::checker_detail {
 
 namespace {
 
-const char* op_str(Op op) {
-    switch (op) {
-    case Op::Or:
-        return "or";
-    case Op::And:
-        return "and";
-    case Op::Not:
-        return "not";
-    case Op::Eq:
-        return "==";
-    case Op::Ne:
-        return "!=";
-    case Op::Lt:
-        return "<";
-    case Op::Le:
-        return "<=";
-    case Op::Gt:
-        return ">";
-    case Op::Ge:
-        return ">=";
-    case Op::Add:
-        return "+";
-    case Op::Sub:
-    case Op::Neg:
-        return "-";
-    case Op::Mul:
-        return "*";
-    case Op::Div:
-        return "/";
-    case Op::None:
-        break;
-    }
-    return "?";
-}
+const char* op_str(Op op) { return op_text(op); }
 
 Type of_kind(TypeKind kind) {
     Type t;
