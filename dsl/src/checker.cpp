@@ -96,50 +96,8 @@ Type type_of_field(const Field& field) {
     return t;
 }
 
-namespace {
 
-const char* kind_text(TypeKind kind) {
-    switch (kind) {
-    case TypeKind::Unknown:
-        return "unknown";
-    case TypeKind::Empty:
-        return "empty";
-    case TypeKind::Text:
-        return "text";
-    case TypeKind::Number:
-        return "number";
-    case TypeKind::Boolean:
-        return "boolean";
-    case TypeKind::Date:
-        return "date";
-    case TypeKind::DateTime:
-        return "datetime";
-    case TypeKind::Duration:
-        return "duration";
-    case TypeKind::User:
-        return "user";
-    case TypeKind::Record:
-        return "record";
-    case TypeKind::List:
-        return "list";
-    }
-    return "unknown";
-}
-
-} // namespace
-
-std::string describe(const Type& type) {
-    if (type.kind == TypeKind::Record && !type.module.empty()) {
-        return fmt::format("record of {}", type.module);
-    }
-    if (type.kind == TypeKind::List) {
-        if (type.element == TypeKind::Unknown || type.element == TypeKind::Empty) {
-            return "list";
-        }
-        return fmt::format("list of {}", kind_text(type.element));
-    }
-    return kind_text(type.kind);
-}
+std::string describe(const Type& type) { return type_name(type); }
 
 std::string describe_field(const Field& field) {
     if (field.type.kind == FieldKind::Lookup) {

@@ -1,5 +1,6 @@
 #include "teamflow/engine/engine.hpp"
 
+#include "timers.hpp"
 #include "vm.hpp"
 
 #include <fmt/format.h>
@@ -314,8 +315,11 @@ void set_state(Record& r, const BlueprintDef& bp, std::uint32_t state) {
     c.aux = static_cast<std::int32_t>(state);
 }
 
-void schedule(ChangeSet& cs, const BlueprintDef& bp, std::uint32_t bp_index, const Record& r,
-              std::uint32_t state, std::int64_t now) {
+} // namespace
+
+void schedule_state_timers(ChangeSet& cs, const BlueprintDef& bp, std::uint32_t bp_index,
+                           const Record& r,
+                           std::uint32_t state, std::int64_t now) {
     for (std::uint32_t t : bp.auto_on_enter[state]) {
         Timer tm;
         tm.record = r.id;
@@ -338,6 +342,8 @@ void schedule(ChangeSet& cs, const BlueprintDef& bp, std::uint32_t bp_index, con
     }
 }
 
+namespace {
+
 /// Enters `state` (at the record's current version): timers of the old state go, new ones come.
 void enter_state(ChangeSet& cs, const BlueprintDef& bp, std::uint32_t bp_index, Record& r,
                  std::uint32_t state, std::int64_t now, bool cancel_old) {
@@ -348,7 +354,7 @@ void enter_state(ChangeSet& cs, const BlueprintDef& bp, std::uint32_t bp_index, 
     if (cancel_old) {
         cs.timers_cancel.push_back(r.id);
     }
-    schedule(cs, bp, bp_index, r, state, now);
+    schedule_state_timers(cs, bp, bp_index, r, state, now);
 }
 
 Error refusal(ErrorCode code, std::string detail) { return make_error(code, std::move(detail)); }
@@ -576,7 +582,7 @@ static Status finish_new_record(const Definitions& d, ChangeSet& cs, Store& stor
             set_state(rec, *bp, bp->initial);
             rec.state_version = 1;
             rec.state_entered_at = now;
-            schedule(cs, *bp, m.blueprint, rec, bp->initial, now);
+            schedule_state_timers(cs, *bp, m.blueprint, rec, bp->initial, now);
         }
     }
     Error missing;
@@ -1411,7 +1417,7 @@ Result<TransitionOutcome> Engine::perform(const Definitions& d, OpContext& ctx,
         work.state_version = work.version;
         work.state_entered_at = ctx.now;
         ctx.cs.timers_cancel.push_back(work.id);
-        schedule(ctx.cs, bp, m.blueprint, work, to, ctx.now);
+        schedule_state_timers(ctx.cs, bp, m.blueprint, work, to, ctx.now);
     }
     // After: actions in order (a parallel group's own actions once it moves).
     ActionRun run{d, ctx.cs, store_, work, ctx.slots, ctx.webhooks, performer, ctx.now};

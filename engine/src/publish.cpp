@@ -1,6 +1,7 @@
 // Publishing definitions versions: compile, find stranded records, migrate, commit, swap.
 
 #include "codec.hpp"
+#include "timers.hpp"
 #include "teamflow/dsl/frontend.hpp"
 #include "teamflow/engine/engine.hpp"
 
@@ -21,30 +22,6 @@ struct Compiled {
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
-/// Timers of the state a migrated record enters (automatic transitions, SLAs).
-void schedule(ChangeSet& cs, const BlueprintDef& bp, std::uint32_t bp_index, const Record& r,
-              std::uint32_t state, std::int64_t now) {
-    for (std::uint32_t t : bp.auto_on_enter[state]) {
-        Timer tm;
-        tm.record = r.id;
-        tm.blueprint = bp_index;
-        tm.kind = TimerKind::Transition;
-        tm.index = t;
-        tm.due = now + bp.transitions[t].after;
-        tm.state_version = r.state_version;
-        cs.timers_add.push_back(tm);
-    }
-    for (std::uint32_t k : bp.sla_on_enter[state]) {
-        Timer tm;
-        tm.record = r.id;
-        tm.blueprint = bp_index;
-        tm.kind = TimerKind::Sla;
-        tm.index = k;
-        tm.due = now + bp.slas[k].within;
-        tm.state_version = r.state_version;
-        cs.timers_add.push_back(tm);
-    }
-}
 
 std::string summarize(const Definitions* old, const Definitions& next, std::size_t migrated) {
     std::vector<std::string> parts;
@@ -272,7 +249,7 @@ Result<PublishOutcome> Engine::publish(const PublishRequest& request, PublishRep
             rec.state_entered_at = now;
             cs.timers_cancel.push_back(rec.id);
             if (rec.governed) {
-                schedule(cs, bp, b, rec, mv.to, now);
+                schedule_state_timers(cs, bp, b, rec, mv.to, now);
             }
             HistoryEntry& h = cs.history.add();
             h.record = rec.id;
