@@ -39,6 +39,12 @@ struct blank : one<' ', '\t', '\r', '\n', '\f', '\v'> {};
 /// Whitespace and comments between tokens (statements are separated by whitespace only).
 struct ws : star<sor<plus<blank>, comment>> {};
 struct comma_sep : seq<ws, one<','>, ws> {};
+/// `Item, Item, …` with an optional trailing comma before one of `Stop` (the keywords that may
+/// follow the list in its block, and `}`): a keyword after a trailing comma starts the next clause
+/// instead of being read as one more item. `Stop` rules must have no error message (a failing
+/// rule with one raises it).
+template <class Item, class... Stop>
+struct comma_list : seq<must<Item>, star<comma_sep, sor<at<sor<Stop...>>, must<Item>>>> {};
 
 struct ident : tao::pegtl::identifier {};
 
@@ -272,13 +278,14 @@ struct duration_expected : seq<duration_lit> {};
 struct top_level_keyword : sor<kw_role, kw_user, kw_module, kw_teamspace, kw_blueprint, kw_test> {};
 struct role_name : seq<not_at<top_level_keyword>, name> {};
 /// `role A, B, C`
-struct role_decl : seq<kw_role, ws, must<role_name>, star<comma_sep, must<role_name>>> {};
+struct role_decl : seq<kw_role, ws, comma_list<role_name, top_level_keyword, tao::pegtl::eof>> {};
 
 struct user_display : seq<string_lit> {};
 struct user_email : seq<string_lit> {};
 struct user_name_item : seq<kw_name, ws, must<user_display>> {};
 struct user_email_item : seq<kw_email, ws, must<user_email>> {};
-struct user_roles_item : seq<kw_roles, ws, must<role_ref>, star<comma_sep, must<role_ref>>> {};
+struct user_roles_item
+    : seq<kw_roles, ws, comma_list<role_ref, kw_name, kw_email, kw_roles, one<'}'>>> {};
 struct user_item : sor<user_name_item, user_email_item, user_roles_item> {};
 struct user_id : seq<name> {};
 struct user_open : one<'{'> {};
@@ -308,10 +315,14 @@ struct default_value : seq<expr> {};
 struct mod_required : seq<kw_required> {};
 struct mod_unique : seq<kw_unique> {};
 struct mod_default : seq<kw_default, ws, must<default_value>> {};
-struct field_modifier : sor<mod_required, mod_unique, mod_default, label_clause> {};
+struct field_flag : sor<mod_required, mod_unique, mod_default> {};
+/// A field's `label "…"` stands on the field's line: a `label` that begins a line after a field
+/// is the module's label.
+struct field_label : seq<star<one<' ', '\t'>>, label_clause> {};
+struct field_modifier : sor<seq<ws, field_flag>, field_label> {};
 /// `field name: type [required] [unique] [default e] [label "…"]`
 struct field_decl : seq<kw_field, ws, must<field_name>, ws, must<field_colon>, ws, must<field_type>,
-                        star<ws, field_modifier>> {};
+                        star<field_modifier>> {};
 
 struct accepts_requests : seq<kw_requests> {};
 struct accepts_from : seq<kw_from> {};
@@ -358,12 +369,16 @@ struct module_decl : seq<kw_module, ws, must<module_name>, ws, must<module_open>
 // teamspace
 // ---------------------------------------------------------------------------------------------
 
-struct members_clause : seq<kw_members, ws, must<user_ref>, star<comma_sep, must<user_ref>>> {};
-struct admins_clause : seq<kw_admins, ws, must<user_ref>, star<comma_sep, must<user_ref>>> {};
-struct modules_clause : seq<kw_modules, ws, must<module_ref>, star<comma_sep, must<module_ref>>> {};
 struct teamspace_name : seq<name> {};
 struct teamspace_open : one<'{'> {};
 struct teamspace_close : one<'}'> {};
+/// A teamspace's user or module list, ended by the next clause's keyword or `}`.
+template <class Item>
+using teamspace_list =
+    comma_list<Item, kw_label, kw_members, kw_admins, kw_modules, kw_module, one<'}'>>;
+struct members_clause : seq<kw_members, ws, teamspace_list<user_ref>> {};
+struct admins_clause : seq<kw_admins, ws, teamspace_list<user_ref>> {};
+struct modules_clause : seq<kw_modules, ws, teamspace_list<module_ref>> {};
 struct teamspace_item
     : sor<label_clause, members_clause, admins_clause, modules_clause, module_decl> {};
 /// `teamspace Name { label … members … admins … modules … module … }`

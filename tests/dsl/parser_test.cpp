@@ -570,6 +570,62 @@ test "t" { expect notified == 1 expect state == "b" }
     EXPECT_EQ(p->ast.tests[0].steps[1].kind, StepKind::Expect);
 }
 
+TEST(Parser, ALabelOnItsOwnLineBelongsToTheModule) {
+    const auto p = parse(R"(
+module M {
+  field a: text required label "A"
+  label "The module"
+  field b: text label "B"
+  field c: number
+    required
+    default 1
+}
+)");
+    ASSERT_TRUE(p->ok) << errors_of(*p);
+    const Module& m = p->ast.modules[0];
+    ASSERT_TRUE(m.label.has_value());
+    EXPECT_EQ(m.label->value, "The module");
+    ASSERT_EQ(m.fields.size(), 3u);
+    ASSERT_TRUE(m.fields[0].label.has_value());
+    EXPECT_EQ(m.fields[0].label->value, "A");
+    EXPECT_TRUE(m.fields[0].required);
+    ASSERT_TRUE(m.fields[1].label.has_value());
+    EXPECT_EQ(m.fields[1].label->value, "B");
+    EXPECT_FALSE(m.fields[2].label.has_value());
+    EXPECT_TRUE(m.fields[2].required);
+    ASSERT_TRUE(m.fields[2].default_value != nullptr);
+}
+
+TEST(Parser, ATrailingCommaDoesNotSwallowTheNextClause) {
+    const auto p = parse(R"(
+role A, B,
+user u { roles A, B,
+  name "U" }
+user v { roles A, }
+teamspace T {
+  members u, v,
+  admins u,
+  modules M,
+  label "T"
+}
+module M { field a: text }
+)");
+    ASSERT_TRUE(p->ok) << errors_of(*p);
+    ASSERT_EQ(p->ast.users.size(), 2u);
+    EXPECT_EQ(p->ast.users[0].roles.size(), 2u);
+    ASSERT_TRUE(p->ast.users[0].display_name.has_value());
+    EXPECT_EQ(p->ast.users[0].display_name->value, "U");
+    EXPECT_EQ(p->ast.users[1].roles.size(), 1u);
+    ASSERT_EQ(p->ast.teamspaces.size(), 1u);
+    const Teamspace& t = p->ast.teamspaces[0];
+    ASSERT_EQ(t.members.size(), 2u);
+    EXPECT_EQ(t.members[1].text, "v");
+    ASSERT_EQ(t.admins.size(), 1u);
+    ASSERT_EQ(t.shown_modules.size(), 1u);
+    ASSERT_TRUE(t.label.has_value());
+    EXPECT_EQ(t.label->value, "T");
+}
+
 TEST(Parser, DeclarationRangesCoverTheirText) {
     const std::string text = "role A\n\nuser u { roles A }\ntest \"x\" {\n  as u\n}\n";
     const auto p = parse(text);
@@ -613,7 +669,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"frobnicate", "1:1: expected a declaration (role, user, module, teamspace, "
                                 "blueprint, test)\n"},
         ErrorCase{"role", "1:5: expected a role name after 'role' or ','\n"},
-        ErrorCase{"role A,\nuser u {}", "2:1: expected a role name after 'role' or ','\n"},
+        ErrorCase{"role A,\n42", "2:1: expected a role name after 'role' or ','\n"},
         ErrorCase{"user u { nme \"x\" }",
                   "1:10: expected 'name', 'email', 'roles' or '}' in the user\n"},
         ErrorCase{"user u { name x }", "1:15: expected the user's name as a string after 'name'\n"},
@@ -743,7 +799,7 @@ module Broken {
 }
 module Fine { field x: text }
 teamspace T {
-  members u,
+  members u;
   module Inner {       # indented keyword inside the broken teamspace: skipped
     field q: text
   }
@@ -762,7 +818,7 @@ role Z
     EXPECT_EQ(errors_of(*p),
               "3:12: expected a field type (text, number, currency, percent, boolean, date, "
               "datetime, email, phone, url, picklist, lookup, user)\n"
-              "9:10: expected 'label', 'members', 'admins', 'modules', 'module' or '}' in the "
+              "8:12: expected 'label', 'members', 'admins', 'modules', 'module' or '}' in the "
               "teamspace\n"
               "15:8: expected a transition owner (owner, assignee, requester, anyone, user <u>, "
               "role <R>, team <T>)\n"
