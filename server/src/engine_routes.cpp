@@ -227,6 +227,27 @@ Response items_response(json::array items, std::optional<std::string> next) {
     return json_response(body);
 }
 
+Decoded<IdPage> parse_id_page(const Request& request) {
+    auto page = parse_page_request(request);
+    if (auto* r = std::get_if<Response>(&page)) {
+        return std::move(*r);
+    }
+    const PageRequest& p = std::get<PageRequest>(page);
+    IdPage out;
+    out.limit = p.limit;
+    if (!p.after.empty()) {
+        const auto [end, ec] =
+            std::from_chars(p.after.data(), p.after.data() + p.after.size(), out.after);
+        if (ec != std::errc() || end != p.after.data() + p.after.size() || out.after <= 0) {
+            return bad_request("after is not a cursor returned by this server",
+                               {{"after", "not a valid cursor"}});
+        }
+    }
+    return out;
+}
+
+std::string id_cursor(std::int64_t id) { return encode_cursor(std::to_string(id)); }
+
 } // namespace detail
 
 void register_engine_routes(Service& service, const RouteDeps& deps) {

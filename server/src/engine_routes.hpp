@@ -62,6 +62,53 @@ boost::json::value user_value(const engine::Definitions& defs, engine::UserId us
 /// `{"items": […], "next": null}`.
 Response items_response(boost::json::array items, std::optional<std::string> next = {});
 
+/// A page of a list keyed by a numeric id: `limit` (1..200, default 50) and the id in the
+/// `after` cursor (0 for the first page).
+struct IdPage {
+    std::size_t limit = 50;
+    std::int64_t after = 0;
+};
+
+/// Reads `?limit=` and `?after=` for a list keyed by ids; 400 naming the parameter when bad.
+Decoded<IdPage> parse_id_page(const Request& request);
+
+/// The opaque cursor of a page ending at `id`.
+std::string id_cursor(std::int64_t id);
+
+/// Walks a paged store read, keeping the items `keep` accepts, until a page of `limit` is full:
+/// `read(after, n)` returns up to `n` items past `after`, `id_of` an item's cursor value, and
+/// `keep` turns an item into JSON (nullopt: skipped). Answers `{"items", "next"}`.
+template <class Item, class Read, class IdOf, class Keep>
+Response paged_items(const IdPage& page, Read read, IdOf id_of, Keep keep) {
+    boost::json::array items;
+    std::int64_t cursor = page.after;
+    std::int64_t last = 0;
+    bool more = true;
+    bool has_next = false;
+    while (more && !has_next) {
+        const std::size_t want = page.limit - items.size() + 1;
+        const std::vector<Item> got = read(cursor, want);
+        more = got.size() == want;
+        for (const Item& item : got) {
+            cursor = id_of(item);
+            std::optional<boost::json::value> v = keep(item);
+            if (!v) {
+                continue;
+            }
+            if (items.size() == page.limit) {
+                has_next = true;
+                break;
+            }
+            items.push_back(std::move(*v));
+            last = id_of(item);
+        }
+    }
+    if (has_next) {
+        return items_response(std::move(items), id_cursor(last));
+    }
+    return items_response(std::move(items));
+}
+
 void register_record_routes(Service& service, const std::shared_ptr<EngineHost>& host);
 void register_request_routes(Service& service, const std::shared_ptr<EngineHost>& host);
 void register_definition_version_routes(Service& service, const std::shared_ptr<EngineHost>& host);

@@ -773,36 +773,44 @@ Response record_history(const Call& call, const Request& request, Context&) {
     }
     const engine::ModuleDef& m = call.defs->modules[std::get<std::uint32_t>(module)];
     const engine::BlueprintDef* bp = call.defs->blueprint_of(std::get<std::uint32_t>(module));
-    json::array items;
-    for (const engine::HistoryEntry& h :
-         call.host.store().history(std::get<engine::RecordId>(id))) {
-        json::object o;
-        o["id"] = std::to_string(h.id);
-        o["kind"] = engine::history_kind_name(h.kind);
-        if (!h.name.empty()) {
-            o["name"] = h.name;
-        }
-        o["from"] = bp != nullptr ? state_name(*bp, h.from) : json::value(nullptr);
-        o["to"] = bp != nullptr ? state_name(*bp, h.to) : json::value(nullptr);
-        o["by"] =
-            h.by == engine::system_user ? json::value("system") : user_value(*call.defs, h.by);
-        o["at"] = engine::format_datetime(h.at);
-        o["version"] = h.version;
-        if (!h.note.empty()) {
-            o["note"] = h.note;
-        }
-        if (!h.reason.empty()) {
-            o["reason"] = h.reason;
-        }
-        o["changes"] = changes_json(*call.defs, m, h.changes);
-        json::array checklist;
-        for (const std::string& c : h.checklist) {
-            checklist.push_back(json::string(c));
-        }
-        o["checklist"] = std::move(checklist);
-        items.push_back(std::move(o));
+    auto page = parse_id_page(request);
+    if (auto* r = std::get_if<Response>(&page)) {
+        return std::move(*r);
     }
-    return items_response(std::move(items));
+    const engine::RecordId record_id = std::get<engine::RecordId>(id);
+    return paged_items<engine::HistoryEntry>(
+        std::get<IdPage>(page),
+        [&](std::int64_t after, std::size_t n) {
+            return call.host.store().history_page(record_id, after, n);
+        },
+        [](const engine::HistoryEntry& h) { return h.id; },
+        [&](const engine::HistoryEntry& h) -> std::optional<json::value> {
+            json::object o;
+            o["id"] = std::to_string(h.id);
+            o["kind"] = engine::history_kind_name(h.kind);
+            if (!h.name.empty()) {
+                o["name"] = h.name;
+            }
+            o["from"] = bp != nullptr ? state_name(*bp, h.from) : json::value(nullptr);
+            o["to"] = bp != nullptr ? state_name(*bp, h.to) : json::value(nullptr);
+            o["by"] = h.by == engine::system_user ? json::value("system")
+                                                  : user_value(*call.defs, h.by);
+            o["at"] = engine::format_datetime(h.at);
+            o["version"] = h.version;
+            if (!h.note.empty()) {
+                o["note"] = h.note;
+            }
+            if (!h.reason.empty()) {
+                o["reason"] = h.reason;
+            }
+            o["changes"] = changes_json(*call.defs, m, h.changes);
+            json::array checklist;
+            for (const std::string& c : h.checklist) {
+                checklist.push_back(json::string(c));
+            }
+            o["checklist"] = std::move(checklist);
+            return json::value(std::move(o));
+        });
 }
 
 } // namespace

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <functional>
 #include <gtest/gtest.h>
 #include <mutex>
 #include <random>
@@ -112,6 +113,7 @@ blueprint Pipeline on Deals.stage {{
     validate discount <= 20 else "Discount {{discount}} is over 20"
     validate amount < 1000000 else "Amount too big"
     then webhook "http://127.0.0.1:{}/hook"
+    then notify owner "Deal {{title}} submitted"
   }}
   transition Win from Review to Won {{
     by role Finance
@@ -351,7 +353,7 @@ TEST_P(RecordsTest, TransitionsDryRunRefusalsAndHistory) {
                       R"({"fields": {"amount": 500, "discount": 10}})");
     ASSERT_EQ(dry.status, 200) << dry.raw.body();
     EXPECT_EQ(dry.body.at("record").at("blueprint").at("state").as_string(), "Review");
-    EXPECT_EQ(dry.body.at("actions").as_array().size(), 1u);
+    EXPECT_EQ(dry.body.at("actions").as_array().size(), 2u); // the webhook and the notification
     EXPECT_EQ(stage(id), "\"Open\"");
 
     Answer done = call("amelie", "POST", base + "/transitions/Submit",
@@ -607,6 +609,267 @@ TEST_P(RecordsTest, PublishingDefinitions) {
                   .status,
               403);
 }
+
+/// Every item of a list, walking `path` (with `?` or `&` appended) `limit` at a time: each page
+/// at most `limit`, `next` a string until the last page, where it is null; no id twice.
+std::vector<json::value> walk(const std::function<json::value(const std::string&)>& get,
+                              const std::string& path, int limit, const char* id_member = "id") {
+    std::vector<json::value> out;
+    std::set<std::string> seen;
+    std::string target = fmt::format("{}{}limit={}", path,
+                                     path.find('?') == std::string::npos ? '?' : '&', limit);
+    for (int guard = 0; guard < 200; ++guard) {
+        const json::value page = get(target);
+        const json::array& items = page.at("items").as_array();
+        EXPECT_LE(items.size(), static_cast<std::size_t>(limit)) << target;
+        for (const json::value& item : items) {
+            const std::string id = json::serialize(item.at(id_member));
+            EXPECT_TRUE(seen.insert(id).second) << "twice: " << id << " in " << target;
+            out.push_back(item);
+        }
+        if (page.at("next").is_null()) {
+            return out;
+        }
+        EXPECT_EQ(items.size(), static_cast<std::size_t>(limit)) << target;
+        target = fmt::format("{}{}limit={}&after={}", path,
+                             path.find('?') == std::string::npos ? '?' : '&', limit,
+                             std::string(page.at("next").as_string()));
+    }
+    ADD_FAILURE() << "paging " << path << " did not end";
+    return out;
+}
+
+TEST_P(RecordsTest, EveryListIsPagedToTheEnd) {
+    const auto getter = [this](const std::string& user) {
+        return [this, user](const std::string& target) {
+            Answer a = call(user, "GET", target);
+            EXPECT_EQ(a.status, 200) << target << ": " << a.raw.body();
+            return a.status == 200 ? a.body : json::parse(R"({"items": [], "next": null})");
+        };
+    };
+    // Seven requests filed by amelie, assigned to carla; one closed by carla is not "open".
+    std::vector<std::string> filed;
+    for (int k = 0; k < 7; ++k) {
+        Answer a = call("amelie", "POST", "/v1/teamspaces/Support/modules/Tickets/requests",
+                        fmt::format(R"({{"fields": {{"subject": "Ticket {}"}}}})", k));
+        ASSERT_EQ(a.status, 201) << a.raw.body();
+        filed.emplace_back(a.body.at("id").as_string());
+    }
+    // Five deals submitted: five webhooks, five notifications; one deal updated six times.
+    std::vector<std::string> deals;
+    for (int k = 0; k < 5; ++k) {
+        deals.push_back(create_deal(fmt::format(R"({{"title": "Deal {}", "amount": 10}})", k)));
+        ASSERT_EQ(call("amelie", "POST",
+                       "/v1/modules/Deals/records/" + deals.back() + "/transitions/Submit", "{}")
+                      .status,
+                  200);
+    }
+    for (int k = 0; k < 6; ++k) {
+        ASSERT_EQ(call("amelie", "PATCH", "/v1/modules/Deals/records/" + deals[0],
+                       fmt::format(R"({{"fields": {{"discount": {}}}}})", k))
+                      .status,
+                  200);
+    }
+    // Three more definitions versions.
+    const std::string source(
+        call("bruno", "GET", "/v1/definitions").body.at("files").at("test.flow").as_string());
+    for (int k = 0; k < 3; ++k) {
+        json::object body{{"files", json::object{{"test.flow", source + fmt::format("\n# v{}\n", k)}}}};
+        ASSERT_EQ(call("bruno", "PUT", "/v1/definitions", json::serialize(body)).status, 200);
+    }
+
+    for (const int limit : {1, 2, 3, 200}) {
+        SCOPED_TRACE(fmt::format("limit {}", limit));
+        const auto mine = walk(getter("amelie"), "/v1/me/requests?status=all", limit);
+        ASSERT_EQ(mine.size(), filed.size());
+        for (std::size_t k = 0; k < filed.size(); ++k) {
+            EXPECT_EQ(mine[k].at("id").as_string(), filed[k]);
+            EXPECT_EQ(mine[k].at("module").as_string(), "Tickets");
+        }
+        EXPECT_EQ(walk(getter("amelie"), "/v1/me/requests", limit).size(), filed.size());
+        const auto assigned = walk(getter("carla"), "/v1/me/assigned", limit);
+        ASSERT_EQ(assigned.size(), filed.size());
+        EXPECT_EQ(assigned.back().at("id").as_string(), filed.back());
+        EXPECT_TRUE(walk(getter("dan"), "/v1/me/assigned", limit).empty());
+
+        // History: oldest first, every version once.
+        const auto history = walk(getter("amelie"),
+                                  "/v1/modules/Deals/records/" + deals[0] + "/history", limit);
+        ASSERT_EQ(history.size(), 8u);
+        for (std::size_t k = 0; k < history.size(); ++k) {
+            EXPECT_EQ(history[k].at("version").as_int64(), static_cast<std::int64_t>(k + 1));
+        }
+        EXPECT_EQ(history[0].at("kind").as_string(), "created");
+        EXPECT_EQ(history[1].at("name").as_string(), "Submit");
+
+        // Notifications: newest first.
+        const auto notes = walk(getter("amelie"), "/v1/me/notifications", limit);
+        ASSERT_EQ(notes.size(), 5u);
+        EXPECT_EQ(notes.front().at("message").as_string(), "Deal Deal 4 submitted");
+        EXPECT_EQ(notes.back().at("message").as_string(), "Deal Deal 0 submitted");
+        EXPECT_TRUE(walk(getter("dan"), "/v1/me/notifications", limit).empty());
+
+        // The outbox: webhooks only, oldest first.
+        const auto hooks = walk(getter("bruno"), "/v1/outbox", limit);
+        ASSERT_EQ(hooks.size(), 5u);
+        for (std::size_t k = 0; k < hooks.size(); ++k) {
+            EXPECT_EQ(hooks[k].at("record").as_string(), deals[k]);
+        }
+
+        // Definitions versions: newest first.
+        const auto versions = walk(getter("amelie"), "/v1/definitions/versions", limit,
+                                   "version");
+        ASSERT_EQ(versions.size(), 4u);
+        for (std::size_t k = 0; k < versions.size(); ++k) {
+            EXPECT_EQ(versions[k].at("version").as_int64(), static_cast<std::int64_t>(4 - k));
+        }
+
+        // Blueprints, and records.
+        EXPECT_EQ(walk(getter("amelie"), "/v1/blueprints", limit, "name").size(), 1u);
+        EXPECT_EQ(walk(getter("amelie"), "/v1/modules/Deals/records", limit).size(), 5u);
+    }
+}
+
+TEST_P(RecordsTest, BadPagingParametersAre400NamingTheParameter) {
+    const std::string deal = create_deal();
+    for (const std::string& path : std::vector<std::string>{
+             "/v1/me/requests", "/v1/me/assigned", "/v1/me/notifications", "/v1/outbox",
+          "/v1/definitions/versions", "/v1/blueprints", "/v1/modules/Deals/records",
+          std::string("/v1/modules/Deals/records/") + deal + "/history"}) {
+        for (const auto& [query, param] :
+             std::vector<std::pair<std::string, std::string>>{{"limit=0", "limit"},
+                                                              {"limit=201", "limit"},
+                                                              {"limit=-1", "limit"},
+                                                              {"limit=ten", "limit"},
+                                                              {"limit=", "limit"},
+                                                              {"after=%21%21", "after"},
+                                                              {"after=A", "after"},
+                                                              {"after=LTE", "after"}}) {
+            if (param == "after" && path == "/v1/blueprints" && query == "after=LTE") {
+                continue; // any name is a cursor there ("-1")
+            }
+            Answer a = call("bruno", "GET", path + "?" + query);
+            EXPECT_EQ(a.status, 400) << path << "?" << query << ": " << a.raw.body();
+            EXPECT_EQ(std::string(a.raw[testing::http::field::content_type])
+                          .rfind("application/problem+json", 0),
+                      0u)
+                << path << "?" << query;
+            if (a.status == 400) {
+                EXPECT_EQ(a.body.at("errors").at(0).at("field").as_string(), param)
+                    << path << "?" << query;
+            }
+        }
+    }
+    Answer status = call("amelie", "GET", "/v1/me/requests?status=closed");
+    EXPECT_EQ(status.status, 400);
+    EXPECT_EQ(status.body.at("errors").at(0).at("field").as_string(), "status");
+    Answer outbox = call("bruno", "GET", "/v1/outbox?status=sent");
+    EXPECT_EQ(outbox.status, 400);
+    EXPECT_EQ(outbox.body.at("errors").at(0).at("field").as_string(), "status");
+}
+
+TEST_P(RecordsTest, TeamBlueprintsAreHiddenFromOutsiders) {
+    Answer team = call("carla", "PUT", "/v1/teamspaces/Support/definitions",
+                       R"({"files": {"support.flow": )"
+                       R"("blueprint TicketFlow on Tickets.status {\n)"
+                       R"(  transition Close from New to Done { by owner }\n}\n"}})");
+    ASSERT_EQ(team.status, 200) << team.raw.body();
+    const auto names = [&](const std::string& user) {
+        std::set<std::string> out;
+        Answer a = call(user, "GET", "/v1/blueprints");
+        EXPECT_EQ(a.status, 200) << a.raw.body();
+        for (const json::value& item : a.body.at("items").as_array()) {
+            out.insert(std::string(item.at("name").as_string()));
+        }
+        return out;
+    };
+    EXPECT_EQ(names("carla"), (std::set<std::string>{"Pipeline", "TicketFlow"}));
+    EXPECT_EQ(names("bruno"), (std::set<std::string>{"Pipeline", "TicketFlow"}));
+    EXPECT_EQ(names("dan"), (std::set<std::string>{"Pipeline"}));
+    EXPECT_EQ(names("amelie"), (std::set<std::string>{"Pipeline"})); // files requests, not a member
+    // Answered exactly as a blueprint that does not exist.
+    for (const std::string path :
+         {"/v1/blueprints/TicketFlow", "/v1/blueprints/TicketFlow/diagram?format=dot"}) {
+        Answer hidden = call("dan", "GET", path);
+        EXPECT_EQ(hidden.status, 404) << path << ": " << hidden.raw.body();
+        EXPECT_EQ(hidden.body.at("detail").as_string(), "no blueprint \"TicketFlow\"");
+    }
+    // Not even the name leaks through a suggestion.
+    Answer near = call("dan", "GET", "/v1/blueprints/TicketFlo");
+    EXPECT_EQ(near.status, 404);
+    EXPECT_EQ(near.raw.body().find("TicketFlow"), std::string::npos) << near.raw.body();
+    EXPECT_EQ(call("carla", "GET", "/v1/blueprints/TicketFlow").status, 200);
+    EXPECT_EQ(call("bruno", "GET", "/v1/blueprints/TicketFlow/diagram?format=dot").status, 200);
+    EXPECT_EQ(call("carla", "GET", "/v1/blueprints/TicketFlow/diagram?format=dot").status, 200);
+    EXPECT_NE(call("carla", "GET", "/v1/blueprints/TicketFlo").raw.body().find("TicketFlow"),
+              std::string::npos);
+    EXPECT_EQ(call("dan", "GET", "/v1/blueprints/Pipeline").status, 200);
+}
+
+TEST_P(RecordsTest, TeamPublishRefusesEveryDeclarationOutsideTheTeamspace) {
+    const std::string own_teamspace =
+        R"(teamspace Support {\n  members carla\n  admins carla\n  module Tickets {\n)"
+        R"(    field subject: text required\n    field status: picklist [\"New\", \"Done\"] )"
+        R"(default \"New\"\n  }\n}\n)";
+    struct Case {
+        std::string source;
+        std::string names; // what the 403 must name
+    };
+    const std::vector<Case> cases = {
+        {R"(role Sneaky\n)", "role Sneaky"},
+        {R"(user eve { name \"Eve\" }\n)", "user eve"},
+        {R"(module Leads {\n  field name: text\n}\n)", "org module Leads"},
+        {R"(teamspace Field {\n  members amelie\n}\n)", "teamspace Field"},
+        {R"(teamspace Other {\n  members dan\n  module Notes {\n    field t: text\n  }\n}\n)",
+         "teamspace Other"},
+        {R"(blueprint Mine on Deals.stage {\n  transition Go from Open to Won { by owner }\n}\n)",
+         "blueprint Mine on Deals"},
+        {R"(blueprint Mine on Tickets.status {\n  transition Go from New to Done {\n)"
+         R"(    by owner\n    then create Deals { title = subject }\n  }\n}\n)",
+         "blueprint Mine: create Deals"},
+        {R"(blueprint Mine on Tickets.status {\n  transition Go from New to Done {\n)"
+         R"(    by owner\n    then request Field.Asks { title = subject }\n  }\n}\n)",
+         "blueprint Mine: request into Field.Asks"},
+        {R"(blueprint Mine on Tickets.status {\n  sla \"New\" within 1d {\n)"
+         R"(    then create Deals { title = subject }\n  }\n}\n)",
+         "blueprint Mine: create Deals"},
+    };
+    for (const Case& c : cases) {
+        Answer a = call("carla", "PUT", "/v1/teamspaces/Support/definitions",
+                        R"({"files": {"extra.flow": ")" + c.source + R"("}})");
+        EXPECT_EQ(a.status, 403) << c.source << ": " << a.raw.body();
+        const std::string detail =
+            a.body.is_object() ? std::string(a.body.at("detail").as_string()) : "";
+        EXPECT_NE(detail.find("extra.flow"), std::string::npos) << detail;
+        EXPECT_NE(detail.find(c.names), std::string::npos) << c.names << " in " << detail;
+        EXPECT_NE(detail.find("line "), std::string::npos) << detail;
+        if (a.body.is_object()) {
+            EXPECT_EQ(a.body.at("errors").at(0).at("field").as_string(), "files.extra.flow");
+        }
+    }
+    // Replacing the org file is refused too, naming what it declares now.
+    Answer org = call("carla", "PUT", "/v1/teamspaces/Support/definitions",
+                      R"({"files": {"test.flow": ")" + own_teamspace + R"("}})");
+    EXPECT_EQ(org.status, 403) << org.raw.body();
+    EXPECT_NE(org.raw.body().find("as published now"), std::string::npos) << org.raw.body();
+    EXPECT_EQ(call("amelie", "GET", "/healthz").body.at("definitions_version").as_int64(), 1);
+    // The teamspace's own things pass: a blueprint on its module, acting on its own records.
+    Answer ok = call("carla", "PUT", "/v1/teamspaces/Support/definitions",
+                     R"({"files": {"support.flow": )"
+                     R"("blueprint TicketFlow on Tickets.status {\n)"
+                     R"(  transition Close from New to Done {\n    by owner\n)"
+                     R"(    then set subject = \"closed\"\n    then notify owner \"done\"\n  }\n}\n"}})");
+    EXPECT_EQ(ok.status, 200) << ok.raw.body();
+    EXPECT_EQ(call("dan", "PUT", "/v1/teamspaces/Support/definitions",
+                   R"({"files": {"support.flow": "# nothing\n"}})")
+                  .status,
+              403);
+    EXPECT_EQ(call("carla", "PUT", "/v1/teamspaces/Nowhere/definitions",
+                   R"({"files": {"support.flow": "# nothing\n"}})")
+                  .status,
+              404);
+}
+
 
 INSTANTIATE_TEST_SUITE_P(Stores, RecordsTest,
                          ::testing::Values(StoreKind::Sqlite, StoreKind::Postgres),
