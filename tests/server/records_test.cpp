@@ -871,6 +871,140 @@ TEST_P(RecordsTest, TeamPublishRefusesEveryDeclarationOutsideTheTeamspace) {
 }
 
 
+TEST_P(RecordsTest, EveryWriteRouteRefusesBadBodiesWithTheRightProblem) {
+    const std::string deal = create_deal();
+    const std::string other = create_deal(R"({"title": "Other", "amount": 5})");
+    struct Route {
+        std::string user, method, target;
+        std::string wrong_type; // a body with one member of the wrong JSON type
+        std::string member;     // the member it names
+    };
+    const std::vector<Route> routes = {
+        {"amelie", "POST", "/v1/modules/Deals/records", R"({"fields": "Acme"})", "fields"},
+        {"amelie", "PATCH", "/v1/modules/Deals/records/" + deal, R"({"fields": [1]})", "fields"},
+        {"amelie", "PATCH", "/v1/modules/Deals/records/" + deal,
+         R"({"fields": {"title": {"a": 1}}})", "fields.title"},
+        {"amelie", "POST", "/v1/modules/Deals/records/" + deal + "/transitions/Submit",
+         R"({"note": 5})", "note"},
+        {"amelie", "POST", "/v1/modules/Deals/records/" + deal + "/transitions/Submit",
+         R"({"checklist": "all"})", "checklist"},
+        {"amelie", "POST", "/v1/modules/Deals/transitions/Submit", R"({"ids": "1,2"})", "ids"},
+        {"bruno", "POST", "/v1/modules/Deals/records/" + other + "/move",
+         R"({"state": 3, "reason": "x"})", "state"},
+        {"amelie", "POST", "/v1/teamspaces/Support/modules/Tickets/requests",
+         R"({"fields": true})", "fields"},
+        {"amelie", "POST", "/v1/definitions/check", R"({"files": ["a.flow"]})", "files"},
+        {"bruno", "PUT", "/v1/definitions", R"({"files": {"a.flow": 1}})", "files.a.flow"},
+        {"carla", "PUT", "/v1/teamspaces/Support/definitions", R"({"files": null})", "files"},
+        {"amelie", "POST", "/v1/diagram?blueprint=Pipeline", R"({"files": 7})", "files"},
+    };
+    const auto raw = [&](const Route& r, const std::string& body, const std::string& type) {
+        Client client(server_->port());
+        std::vector<std::pair<std::string, std::string>> headers = {
+            {"Authorization", "Bearer t-" + r.user}};
+        if (!type.empty()) {
+            headers.emplace_back("Content-Type", type);
+        }
+        Answer a;
+        a.raw = client.request(r.method, r.target, body, headers);
+        a.status = static_cast<int>(a.raw.result_int());
+        boost::system::error_code ec;
+        a.body = json::parse(a.raw.body(), ec);
+        return a;
+    };
+    const auto expect_problem = [](const Answer& a, int status, const std::string& field,
+                                   const std::string& what) {
+        EXPECT_EQ(a.status, status) << what << ": " << a.raw.body();
+        EXPECT_EQ(std::string(a.raw[testing::http::field::content_type])
+                      .rfind("application/problem+json", 0),
+                  0u)
+            << what;
+        ASSERT_TRUE(a.body.is_object()) << what << ": " << a.raw.body();
+        EXPECT_EQ(a.body.at("status").as_int64(), status) << what;
+        EXPECT_FALSE(a.body.at("detail").as_string().empty()) << what;
+        if (!field.empty()) {
+            bool named = false;
+            for (const json::value& e : a.body.at("errors").as_array()) {
+                named = named || e.at("field").as_string() == field;
+            }
+            EXPECT_TRUE(named) << what << " does not name " << field << ": " << a.raw.body();
+        }
+    };
+    for (const Route& r : routes) {
+        const std::string what = r.method + " " + r.target;
+        SCOPED_TRACE(what);
+        expect_problem(raw(r, R"({"fields": )", "application/json"), 400, "", "truncated JSON");
+        expect_problem(raw(r, "{'a': 1}", "application/json"), 400, "", "not JSON");
+        expect_problem(raw(r, R"([1, 2])", "application/json"), 422, "", "an array");
+        expect_problem(raw(r, R"({"fields": {}})", "text/plain"), 415, "", "text/plain");
+        expect_problem(raw(r, R"({"fields": {}})", "application/x-www-form-urlencoded"), 415, "",
+                       "a form");
+        expect_problem(raw(r, R"({"bogus": 1})", "application/json"), 422, "bogus",
+                       "an unknown member");
+        expect_problem(raw(r, r.wrong_type, "application/json"), 422, r.member, "a wrong type");
+    }
+    // Nothing of that changed anything.
+    Answer d = call("amelie", "GET", "/v1/modules/Deals/records/" + deal);
+    EXPECT_EQ(d.body.at("version").as_int64(), 1);
+    EXPECT_EQ(call("amelie", "GET", "/healthz").body.at("definitions_version").as_int64(), 1);
+    EXPECT_TRUE(call("amelie", "GET", "/v1/me/requests?status=all")
+                    .body.at("items")
+                    .as_array()
+                    .empty());
+}
+
+TEST_P(RecordsTest, BadQueryParametersAndPathsAre400Or404NamingWhatIsWrong) {
+    const std::string deal = create_deal();
+    const std::string base = "/v1/modules/Deals/records/" + deal;
+    struct Case {
+        std::string user, method, target, body;
+        int status;
+        std::string field;
+    };
+    const std::vector<Case> cases = {
+        {"amelie", "GET", base + "/transitions?all=maybe", "", 400, "all"},
+        {"amelie", "POST", base + "/transitions/Submit?dry_run=yes", "{}", 400, "dry_run"},
+        {"amelie", "GET", "/v1/blueprints/Pipeline/diagram?format=gif", "", 400, "format"},
+        {"amelie", "POST", "/v1/diagram?format=svg", R"({"files": {"a.flow": ""}})", 400,
+         "blueprint"},
+        {"amelie", "GET", "/v1/modules/Deals/records?amount=lots", "", 400, ""},
+        {"amelie", "GET", "/v1/modules/Deals/records?nope=1", "", 400, "nope"},
+        {"amelie", "PATCH", base, R"({"fields": {"discount": 1}})", 400, "If-Match"},
+        {"amelie", "POST", "/v1/modules/Deals/records", R"({"fields": {"title": "x"}})", 400,
+         "Idempotency-Key"},
+        {"amelie", "GET", "/v1/modules/Deals/records/abc", "", 404, ""},
+        {"amelie", "GET", "/v1/modules/Deals/records/-1", "", 404, ""},
+        {"amelie", "GET", "/v1/modules/Nope/records", "", 404, ""},
+        {"amelie", "GET", base + "/history?limit=0", "", 400, "limit"},
+        {"amelie", "POST", base + "/transitions/Nope", "{}", 404, ""},
+        {"amelie", "POST", "/v1/teamspaces/Nowhere/modules/Tickets/requests",
+         R"({"fields": {}})", 404, ""},
+        {"amelie", "POST", "/v1/teamspaces/Support/modules/Deals/requests", R"({"fields": {}})",
+         404, ""},
+    };
+    for (const Case& c : cases) {
+        const std::string what = c.method + " " + c.target;
+        std::vector<std::pair<std::string, std::string>> headers;
+        if (c.field == "If-Match") {
+            headers.emplace_back("If-Match", "version one");
+        }
+        if (c.field == "Idempotency-Key") {
+            headers.emplace_back("Idempotency-Key", "");
+        }
+        Answer a = call(c.user, c.method, c.target, c.body, headers);
+        EXPECT_EQ(a.status, c.status) << what << ": " << a.raw.body();
+        ASSERT_TRUE(a.body.is_object()) << what << ": " << a.raw.body();
+        EXPECT_EQ(a.body.at("status").as_int64(), c.status) << what;
+        if (!c.field.empty()) {
+            ASSERT_TRUE(a.body.as_object().contains("errors")) << what << ": " << a.raw.body();
+            EXPECT_EQ(a.body.at("errors").at(0).at("field").as_string(), c.field)
+                << what << ": " << a.raw.body();
+        }
+    }
+    EXPECT_EQ(call("amelie", "GET", base).body.at("version").as_int64(), 1);
+}
+
+
 INSTANTIATE_TEST_SUITE_P(Stores, RecordsTest,
                          ::testing::Values(StoreKind::Sqlite, StoreKind::Postgres),
                          [](const auto& param_info) {
