@@ -30,6 +30,22 @@ boost::json::value record_value(const engine::Definitions& defs, const engine::R
 Response record_response(const engine::Definitions& defs, const engine::Record& record,
                          int status = 200);
 
+/// Whether the caller sees `record` only as the requester who filed it: a team module's record,
+/// the caller neither a member of its teamspace nor an org admin. Such a caller is shown the
+/// request fields and the state only (the contract's "request fields and status only").
+bool requester_view(const Call& call, const engine::Record& record);
+
+/// Whether a field of a team module is shown in a requester view (a request field, or the
+/// blueprint's state field).
+bool shown_to_requester(const engine::Definitions& defs, std::uint32_t module,
+                        std::uint32_t field);
+
+/// The record as the caller may see it (a requester view leaves out the other fields).
+boost::json::value record_value(const Call& call, const engine::Record& record);
+
+/// `record_response` for the caller (a requester view leaves out the other fields).
+Response record_response(const Call& call, const engine::Record& record, int status = 200);
+
 /// Resolves a module name from the path (404 when unknown).
 Decoded<std::uint32_t> find_module(const engine::Definitions& defs, std::string_view name);
 

@@ -51,7 +51,7 @@ Response file_request(const Call& call, const Request& request, Context& context
         if (!filed) {
             return problem_from_engine(filed.error());
         }
-        return record_response(*call.defs, filed.value(), 201);
+        return record_response(call, filed.value(), 201);
     });
 }
 
@@ -92,7 +92,7 @@ Response my_requests(const Call& call, const Request& request, Context&) {
             if (!got || (!all && is_closed(*call.defs, got.value()))) {
                 return std::nullopt;
             }
-            return record_value(*call.defs, got.value());
+            return record_value(call, got.value());
         });
 }
 
@@ -115,7 +115,7 @@ Response my_assigned(const Call& call, const Request& request, Context&) {
             if (!got) {
                 return std::nullopt;
             }
-            return record_value(*call.defs, got.value());
+            return record_value(call, got.value());
         });
 }
 

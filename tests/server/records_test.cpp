@@ -133,6 +133,7 @@ teamspace Support {{
   module Tickets {{
     field subject: text required
     field status: picklist ["New", "Done"] default "New"
+    field internal: text
     accepts requests from Field {{ fields subject }}
     route requests {{ otherwise assign carla }}
   }}
@@ -1002,6 +1003,68 @@ TEST_P(RecordsTest, BadQueryParametersAndPathsAre400Or404NamingWhatIsWrong) {
         }
     }
     EXPECT_EQ(call("amelie", "GET", base).body.at("version").as_int64(), 1);
+}
+
+
+TEST_P(RecordsTest, ARequesterSeesTheRequestFieldsAndTheStateOnly) {
+    Answer team = call("carla", "PUT", "/v1/teamspaces/Support/definitions",
+                       R"({"files": {"support.flow": )"
+                       R"("blueprint TicketFlow on Tickets.status {\n)"
+                       R"(  transition Close from New to Done { by owner }\n}\n"}})");
+    ASSERT_EQ(team.status, 200) << team.raw.body();
+    Answer filed = call("amelie", "POST", "/v1/teamspaces/Support/modules/Tickets/requests",
+                        R"({"fields": {"subject": "Laptop broken"}})");
+    ASSERT_EQ(filed.status, 201) << filed.raw.body();
+    const std::string id(filed.body.at("id").as_string());
+    const std::string path = "/v1/modules/Tickets/records/" + id;
+    EXPECT_FALSE(filed.body.at("fields").as_object().contains("internal")) << filed.raw.body();
+    ASSERT_EQ(call("carla", "PATCH", path, R"({"fields": {"internal": "vip"}})").status, 200);
+    ASSERT_EQ(call("carla", "POST", path + "/transitions/Close", R"({"note": "fixed, vip"})")
+                  .status,
+              200);
+
+    const auto fields_of = [&](const std::string& user) {
+        Answer a = call(user, "GET", path);
+        EXPECT_EQ(a.status, 200) << a.raw.body();
+        return a.status == 200 ? a.body.at("fields").as_object() : json::object();
+    };
+    const json::object mine = fields_of("amelie");
+    EXPECT_EQ(mine.at("subject").as_string(), "Laptop broken");
+    EXPECT_EQ(mine.at("status").as_string(), "Done");
+    EXPECT_FALSE(mine.contains("internal"));
+    EXPECT_EQ(fields_of("carla").at("internal").as_string(), "vip");
+    EXPECT_EQ(fields_of("bruno").at("internal").as_string(), "vip");
+    Answer get = call("amelie", "GET", path);
+    EXPECT_EQ(get.body.at("requester").as_string(), "amelie");
+    EXPECT_EQ(get.body.at("assignee").as_string(), "carla");
+    EXPECT_EQ(get.raw.body().find("vip"), std::string::npos) << get.raw.body();
+
+    // "My requests", the history and the listing tell nothing more.
+    Answer listed = call("amelie", "GET", "/v1/me/requests?status=all");
+    ASSERT_EQ(listed.body.at("items").as_array().size(), 1u);
+    EXPECT_EQ(listed.raw.body().find("vip"), std::string::npos) << listed.raw.body();
+    Answer history = call("amelie", "GET", path + "/history");
+    ASSERT_EQ(history.status, 200) << history.raw.body();
+    ASSERT_EQ(history.body.at("items").as_array().size(), 3u) << history.raw.body();
+    EXPECT_EQ(history.raw.body().find("vip"), std::string::npos) << history.raw.body();
+    EXPECT_EQ(history.body.at("items").at(2).at("to").as_string(), "Done");
+    Answer theirs = call("carla", "GET", path + "/history");
+    EXPECT_NE(theirs.raw.body().find("vip"), std::string::npos) << theirs.raw.body();
+    EXPECT_EQ(call("amelie", "GET", "/v1/modules/Tickets/records?internal=vip")
+                  .body.at("items")
+                  .as_array()
+                  .size(),
+              0u);
+    EXPECT_EQ(call("amelie", "GET", "/v1/modules/Tickets/records?subject=Laptop%20broken")
+                  .body.at("items")
+                  .as_array()
+                  .size(),
+              1u);
+    EXPECT_EQ(call("carla", "GET", "/v1/modules/Tickets/records?internal=vip")
+                  .body.at("items")
+                  .as_array()
+                  .size(),
+              1u);
 }
 
 
