@@ -21,6 +21,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <tuple>
 
 namespace teamflow::server {
 namespace {
@@ -1065,6 +1066,59 @@ TEST_P(RecordsTest, ARequesterSeesTheRequestFieldsAndTheStateOnly) {
                   .as_array()
                   .size(),
               1u);
+}
+
+
+TEST_P(RecordsTest, ForbiddenAndUnknownAnswersOverSockets) {
+    const std::string deal = create_deal();
+    const std::string path = "/v1/modules/Deals/records/" + deal;
+    // Not the owner: 403, and the record stays.
+    Answer del = call("dan", "DELETE", path);
+    EXPECT_EQ(del.status, 403) << del.raw.body();
+    EXPECT_EQ(call("amelie", "GET", path).status, 200);
+    // A stale If-Match on DELETE: 409; a malformed one: 400 naming the header.
+    EXPECT_EQ(call("amelie", "DELETE", path, {}, {{"If-Match", "\"9\""}}).status, 409);
+    Answer bad = call("amelie", "DELETE", path, {}, {{"If-Match", "nine"}});
+    EXPECT_EQ(bad.status, 400);
+    EXPECT_EQ(bad.body.at("errors").at(0).at("field").as_string(), "If-Match");
+    // Unknown things are 404 on every route that names them.
+    for (const auto& [method, target] : std::vector<std::pair<std::string, std::string>>{
+             {"GET", "/v1/modules/Deals/records/424242"},
+             {"DELETE", "/v1/modules/Deals/records/424242"},
+             {"GET", "/v1/modules/Deals/records/424242/history"},
+             {"GET", "/v1/modules/Deals/records/424242/transitions"},
+             {"GET", "/v1/modules/Nope/records/1/history"},
+             {"GET", "/v1/blueprints/Nope"},
+             {"GET", "/v1/blueprints/Nope/diagram"},
+             {"GET", "/v1/nothing-here"}}) {
+        Answer a = call("amelie", method, target);
+        EXPECT_EQ(a.status, 404) << method << " " << target << ": " << a.raw.body();
+        EXPECT_TRUE(a.body.is_object() && a.body.as_object().contains("detail"))
+            << method << " " << target;
+    }
+    // A team module's record is 404 to an outsider on every route, never 403.
+    Answer filed = call("amelie", "POST", "/v1/teamspaces/Support/modules/Tickets/requests",
+                        R"({"fields": {"subject": "Printer"}})");
+    ASSERT_EQ(filed.status, 201) << filed.raw.body();
+    const std::string ticket =
+        "/v1/modules/Tickets/records/" + std::string(filed.body.at("id").as_string());
+    for (const auto& [method, target, body] :
+         std::vector<std::tuple<std::string, std::string, std::string>>{
+             {"GET", ticket, ""},
+             {"GET", ticket + "/history", ""},
+             {"GET", ticket + "/transitions", ""},
+             {"PATCH", ticket, R"({"fields": {"subject": "x"}})"},
+             {"DELETE", ticket, ""}}) {
+        Answer a = call("dan", method, target, body);
+        EXPECT_EQ(a.status, 404) << method << " " << target << ": " << a.raw.body();
+    }
+    // Org-admin-only routes.
+    EXPECT_EQ(call("amelie", "GET", "/v1/outbox").status, 403);
+    EXPECT_EQ(call("amelie", "PUT", "/v1/definitions", R"({"files": {"a.flow": ""}})").status,
+              403);
+    Answer move = call("dan", "POST", path + "/move", R"({"state": "Won", "reason": "x"})");
+    EXPECT_EQ(move.status, 403) << move.raw.body();
+    EXPECT_EQ(call("amelie", "GET", path).body.at("version").as_int64(), 1);
 }
 
 
