@@ -616,4 +616,101 @@ std::vector<DefinitionsVersion> MemoryStore::definitions_versions() const {
     return out;
 }
 
+// Paged reads.
+
+std::vector<HistoryEntry> MemoryStore::history_page(RecordId record, std::int64_t after,
+                                                    std::size_t limit) const {
+    std::lock_guard lock(mu_);
+    std::vector<std::size_t> newer; // entries past `after`, newest first
+    const Slot* s = slot(record);
+    for (std::int64_t k = s == nullptr ? -1 : s->last_history; k >= 0;
+         k = history_prev_[static_cast<std::size_t>(k)]) {
+        if (history_[static_cast<std::size_t>(k)].id <= after) {
+            break;
+        }
+        newer.push_back(static_cast<std::size_t>(k));
+    }
+    std::vector<HistoryEntry> out;
+    for (auto it = newer.rbegin(); it != newer.rend() && out.size() < limit; ++it) {
+        out.push_back(history_[*it]);
+    }
+    return out;
+}
+
+std::vector<OutboxRow> MemoryStore::outbox_page(std::optional<OutboxKind> kind,
+                                                std::optional<OutboxStatus> status,
+                                                std::int64_t after, std::size_t limit) const {
+    std::lock_guard lock(mu_);
+    std::vector<OutboxRow> out;
+    auto it = std::upper_bound(outbox_.begin(), outbox_.end(), after,
+                               [](std::int64_t id, const OutboxRow& o) { return id < o.id; });
+    for (; it != outbox_.end() && out.size() < limit; ++it) {
+        if ((!kind || it->kind == *kind) && (!status || it->status == *status)) {
+            out.push_back(*it);
+        }
+    }
+    return out;
+}
+
+std::vector<OutboxRow> MemoryStore::notifications_page(UserId user, std::int64_t before,
+                                                       std::size_t limit) const {
+    std::lock_guard lock(mu_);
+    std::vector<OutboxRow> out;
+    auto end = before <= 0 ? outbox_.end()
+                           : std::lower_bound(outbox_.begin(), outbox_.end(), before,
+                                              [](const OutboxRow& o, std::int64_t id) {
+                                                  return o.id < id;
+                                              });
+    for (auto it = std::make_reverse_iterator(end); it != outbox_.rend() && out.size() < limit;
+         ++it) {
+        if (it->kind == OutboxKind::Notification && it->user == user) {
+            out.push_back(*it);
+        }
+    }
+    return out;
+}
+
+std::vector<RecordId> MemoryStore::requested_by_page(UserId user, RecordId after,
+                                                     std::size_t limit) const {
+    std::lock_guard lock(mu_);
+    std::vector<RecordId> out;
+    for (std::size_t k = after > 0 ? static_cast<std::size_t>(after) : 0;
+         k < slots_.size() && out.size() < limit; ++k) {
+        if (slots_[k].live && slots_[k].record.requester == user) {
+            out.push_back(slots_[k].record.id);
+        }
+    }
+    return out;
+}
+
+std::vector<RecordId> MemoryStore::assigned_to_page(UserId user, RecordId after,
+                                                    std::size_t limit) const {
+    std::lock_guard lock(mu_);
+    std::vector<RecordId> out;
+    for (std::size_t k = after > 0 ? static_cast<std::size_t>(after) : 0;
+         k < slots_.size() && out.size() < limit; ++k) {
+        if (slots_[k].live && slots_[k].record.assignee == user) {
+            out.push_back(slots_[k].record.id);
+        }
+    }
+    return out;
+}
+
+std::vector<DefinitionsVersion> MemoryStore::definitions_versions_page(std::int64_t before,
+                                                                       std::size_t limit) const {
+    std::lock_guard lock(mu_);
+    std::vector<DefinitionsVersion> out;
+    for (auto it = versions_.rbegin(); it != versions_.rend() && out.size() < limit; ++it) {
+        if (before > 0 && it->version >= before) {
+            continue;
+        }
+        DefinitionsVersion& v = out.emplace_back();
+        v.version = it->version;
+        v.published_by = it->published_by;
+        v.published_at = it->published_at;
+        v.summary = it->summary;
+    }
+    return out;
+}
+
 } // namespace teamflow::engine

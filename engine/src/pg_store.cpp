@@ -229,6 +229,28 @@ const Statement statements[] = {
      "definitions), 0) = $1::bigint - 1"},
     {"def_file_ins",
      "INSERT INTO definition_files (version, position, name, text) VALUES ($1, $2, $3, $4)"},
+    // Paged reads ($2 the cursor, then the limit).
+    {"hist_page",
+     "SELECT " TF_HISTORY_COLUMNS " FROM history WHERE record = $1 AND id > $2 ORDER BY id "
+     "LIMIT $3"},
+    {"out_page",
+     "SELECT " TF_OUTBOX_COLUMNS " FROM outbox WHERE id > $1::bigint AND "
+     "($2::integer < 0 OR kind = $2::integer) ORDER BY id LIMIT $3"},
+    {"out_status_page",
+     "SELECT " TF_OUTBOX_COLUMNS " FROM outbox WHERE status = $4 AND id > $1::bigint AND "
+     "($2::integer < 0 OR kind = $2::integer) ORDER BY id LIMIT $3"},
+    {"out_user_page",
+     "SELECT " TF_OUTBOX_COLUMNS " FROM outbox WHERE kind = 0 AND recipient = $1 AND "
+     "($2::bigint <= 0 OR id < $2::bigint) ORDER BY id DESC LIMIT $3"},
+    {"rec_requested_page",
+     "SELECT id FROM records WHERE requester = $1 AND id > $2 AND NOT deleted ORDER BY id "
+     "LIMIT $3"},
+    {"rec_assigned_page",
+     "SELECT id FROM records WHERE assignee = $1 AND id > $2 AND NOT deleted ORDER BY id "
+     "LIMIT $3"},
+    {"def_page",
+     "SELECT version, published_by, published_at, summary FROM definitions WHERE "
+     "($1::bigint <= 0 OR version < $1::bigint) ORDER BY version DESC LIMIT $2"},
 };
 
 #undef TF_RECORD_COLUMNS
@@ -1189,6 +1211,137 @@ Result<std::unique_ptr<Store>> make_pg_store(const std::string& url, std::size_t
         return s.error();
     }
     return std::unique_ptr<Store>(std::move(s.value()));
+}
+
+// Paged reads (indexed: history_by_record, outbox_by_status, outbox_by_recipient,
+// records_by_requester, records_by_assignee, the definitions' primary key).
+
+namespace {
+
+std::int64_t pg_limit(std::size_t limit) {
+    return static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX));
+}
+
+std::vector<RecordId> ids_by_user_page(const PgStore::Impl& impl, const char* statement,
+                                       const std::string& who, RecordId after,
+                                       std::size_t limit) {
+    if (who.empty() || limit == 0) {
+        return {};
+    }
+    return impl.read<std::vector<RecordId>>(
+        [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            std::vector<RecordId> out;
+            for (const auto& row : tx.exec_prepared(statement, who, after, pg_limit(limit))) {
+                out.push_back(row[0].as<std::int64_t>());
+            }
+            return out;
+        },
+        {});
+}
+
+} // namespace
+
+std::vector<HistoryEntry> PgStore::history_page(RecordId record, std::int64_t after,
+                                                std::size_t limit) const {
+    const auto d = impl_->definitions();
+    if (!d || limit == 0) {
+        return {};
+    }
+    return impl_->read<std::vector<HistoryEntry>>(
+        [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            std::vector<HistoryEntry> out;
+            for (const auto& row : tx.exec_prepared("hist_page", record, after, pg_limit(limit))) {
+                out.push_back(impl_->decode_history(*d, row));
+            }
+            return out;
+        },
+        {});
+}
+
+std::vector<OutboxRow> PgStore::outbox_page(std::optional<OutboxKind> kind,
+                                            std::optional<OutboxStatus> status, std::int64_t after,
+                                            std::size_t limit) const {
+    const auto d = impl_->definitions();
+    if (!d || limit == 0) {
+        return {};
+    }
+    const int k = kind ? (*kind == OutboxKind::Notification ? 0 : 1) : -1;
+    return impl_->read<std::vector<OutboxRow>>(
+        [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            std::vector<OutboxRow> out;
+            const pqxx::result r =
+                status ? tx.exec_prepared("out_status_page", after, k, pg_limit(limit),
+                                          static_cast<int>(*status))
+                       : tx.exec_prepared("out_page", after, k, pg_limit(limit));
+            for (const auto& row : r) {
+                out.push_back(impl_->decode_outbox(*d, row));
+            }
+            return out;
+        },
+        {});
+}
+
+std::vector<OutboxRow> PgStore::notifications_page(UserId user, std::int64_t before,
+                                                   std::size_t limit) const {
+    const auto d = impl_->definitions();
+    if (!d || limit == 0) {
+        return {};
+    }
+    const std::string who = codec::user_key(*d, user);
+    if (who.empty()) {
+        return {};
+    }
+    return impl_->read<std::vector<OutboxRow>>(
+        [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            std::vector<OutboxRow> out;
+            for (const auto& row :
+                 tx.exec_prepared("out_user_page", who, before, pg_limit(limit))) {
+                out.push_back(impl_->decode_outbox(*d, row));
+            }
+            return out;
+        },
+        {});
+}
+
+std::vector<RecordId> PgStore::requested_by_page(UserId user, RecordId after,
+                                                 std::size_t limit) const {
+    const auto d = impl_->definitions();
+    return d ? ids_by_user_page(*impl_, "rec_requested_page", codec::user_key(*d, user), after,
+                                limit)
+             : std::vector<RecordId>{};
+}
+
+std::vector<RecordId> PgStore::assigned_to_page(UserId user, RecordId after,
+                                                std::size_t limit) const {
+    const auto d = impl_->definitions();
+    return d ? ids_by_user_page(*impl_, "rec_assigned_page", codec::user_key(*d, user), after,
+                                limit)
+             : std::vector<RecordId>{};
+}
+
+std::vector<DefinitionsVersion> PgStore::definitions_versions_page(std::int64_t before,
+                                                                   std::size_t limit) const {
+    if (limit == 0) {
+        return {};
+    }
+    return impl_->read<std::vector<DefinitionsVersion>>(
+        [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            std::vector<DefinitionsVersion> out;
+            for (const auto& row : tx.exec_prepared("def_page", before, pg_limit(limit))) {
+                DefinitionsVersion& v = out.emplace_back();
+                v.version = row[0].as<std::int64_t>();
+                v.published_by = row[1].c_str();
+                v.published_at = row[2].as<std::int64_t>();
+                v.summary = row[3].c_str();
+            }
+            return out;
+        },
+        {});
 }
 
 } // namespace teamflow::engine

@@ -1189,4 +1189,210 @@ std::vector<DefinitionsVersion> SqliteStore::definitions_versions() const {
     return out;
 }
 
+// Paged reads (indexed: history_by_record, outbox_by_status, outbox_by_recipient,
+// records_by_requester, records_by_assignee, the definitions' primary key).
+
+namespace {
+
+std::int64_t sql_limit(std::size_t limit) {
+    return static_cast<std::int64_t>(
+        std::min<std::size_t>(limit, static_cast<std::size_t>(INT64_MAX)));
+}
+
+HistoryKind history_kind_of(std::string_view name) {
+    static const std::pair<std::string_view, HistoryKind> kinds[] = {
+        {"created", HistoryKind::Created},   {"updated", HistoryKind::Updated},
+        {"transition", HistoryKind::Transition}, {"parallel-step", HistoryKind::ParallelStep},
+        {"automatic", HistoryKind::Automatic}, {"sla", HistoryKind::Sla},
+        {"moved", HistoryKind::Moved},       {"deleted", HistoryKind::Deleted},
+    };
+    for (const auto& [n, kind] : kinds) {
+        if (n == name) {
+            return kind;
+        }
+    }
+    return HistoryKind::Created;
+}
+
+} // namespace
+
+std::vector<HistoryEntry> SqliteStore::history_page(RecordId record, std::int64_t after,
+                                                    std::size_t limit) const {
+    const auto defs = impl_->bound();
+    std::vector<HistoryEntry> out;
+    if (!defs || limit == 0) {
+        return out;
+    }
+    try {
+        impl_->read([&](Conn& c) {
+            Stmt s = c.prepare("SELECT id, module, kind, name, from_state, to_state, by_user, at, "
+                               "version, note, reason, changes, checklist FROM history "
+                               "WHERE record = ? AND id > ? ORDER BY id LIMIT ?");
+            s.bind(1, record).bind(2, after).bind(3, sql_limit(limit));
+            while (s.step()) {
+                const std::uint32_t m = defs->find_module(s.text(1));
+                if (m == npos32) {
+                    continue;
+                }
+                HistoryEntry& h = out.emplace_back();
+                h.id = s.integer(0);
+                h.record = record;
+                h.module = m;
+                h.kind = history_kind_of(s.text(2));
+                h.name = s.string(3);
+                h.from = codec::state_of(*defs, m, s.text(4));
+                h.to = codec::state_of(*defs, m, s.text(5));
+                h.by = codec::user_of(*defs, s.text(6));
+                h.at = s.integer(7);
+                h.version = s.integer(8);
+                h.note = s.string(9);
+                h.reason = s.string(10);
+                codec::decode_changes(*defs, s.text(11), h);
+                h.checklist = codec::decode_strings(s.text(12));
+            }
+            return 0;
+        });
+    } catch (const SqlError& e) {
+        impl_->note(e);
+    }
+    return out;
+}
+
+std::vector<OutboxRow> SqliteStore::outbox_page(std::optional<OutboxKind> kind,
+                                                std::optional<OutboxStatus> status,
+                                                std::int64_t after, std::size_t limit) const {
+    const auto defs = impl_->bound();
+    std::vector<OutboxRow> out;
+    if (!defs || limit == 0) {
+        return out;
+    }
+    try {
+        impl_->read([&](Conn& c) {
+            // Two statements, so that a status filter uses outbox_by_status (status, id).
+            Stmt s = c.prepare(
+                status ? "SELECT id, kind, record, module, recipient, text, url, payload, "
+                         "created_at, status, attempts, last_error FROM outbox WHERE status = ? "
+                         "AND id > ? AND (? < 0 OR kind = ?) ORDER BY id LIMIT ?"
+                       : "SELECT id, kind, record, module, recipient, text, url, payload, "
+                         "created_at, status, attempts, last_error FROM outbox WHERE ? < 0 "
+                         "AND id > ? AND (? < 0 OR kind = ?) ORDER BY id LIMIT ?");
+            const std::int64_t k = kind ? (*kind == OutboxKind::Notification ? 0 : 1) : -1;
+            s.bind(1, status ? static_cast<std::int64_t>(*status) : -1)
+                .bind(2, after)
+                .bind(3, k)
+                .bind(4, k)
+                .bind(5, sql_limit(limit));
+            while (s.step()) {
+                out.push_back(impl_->decode_outbox(*defs, s));
+            }
+            return 0;
+        });
+    } catch (const SqlError& e) {
+        impl_->note(e);
+    }
+    return out;
+}
+
+std::vector<OutboxRow> SqliteStore::notifications_page(UserId user, std::int64_t before,
+                                                       std::size_t limit) const {
+    const auto defs = impl_->bound();
+    std::vector<OutboxRow> out;
+    if (!defs || limit == 0) {
+        return out;
+    }
+    try {
+        impl_->read([&](Conn& c) {
+            Stmt s = c.prepare(
+                "SELECT id, kind, record, module, recipient, text, url, payload, created_at, "
+                "status, attempts, last_error FROM outbox WHERE kind = 0 AND recipient = ? "
+                "AND (? <= 0 OR id < ?) ORDER BY id DESC LIMIT ?");
+            s.bind(1, codec::user_key(*defs, user))
+                .bind(2, before)
+                .bind(3, before)
+                .bind(4, sql_limit(limit));
+            while (s.step()) {
+                out.push_back(impl_->decode_outbox(*defs, s));
+            }
+            return 0;
+        });
+    } catch (const SqlError& e) {
+        impl_->note(e);
+    }
+    return out;
+}
+
+namespace {
+
+std::vector<RecordId> ids_of_user_page(const SqliteStore::Impl& impl, const char* sql,
+                                       const std::string& key, RecordId after,
+                                       std::size_t limit) {
+    if (key.empty()) {
+        return {};
+    }
+    try {
+        return impl.read([&](Conn& c) {
+            Stmt s = c.prepare(sql);
+            s.bind(1, key).bind(2, after).bind(3, sql_limit(limit));
+            return collect_ids<void>(s);
+        });
+    } catch (const SqlError& e) {
+        impl.note(e);
+        return {};
+    }
+}
+
+} // namespace
+
+std::vector<RecordId> SqliteStore::requested_by_page(UserId user, RecordId after,
+                                                     std::size_t limit) const {
+    const auto defs = impl_->bound();
+    if (!defs || limit == 0) {
+        return {};
+    }
+    return ids_of_user_page(*impl_,
+                            "SELECT id FROM records WHERE requester = ? AND deleted = 0 "
+                            "AND id > ? ORDER BY id LIMIT ?",
+                            codec::user_key(*defs, user), after, limit);
+}
+
+std::vector<RecordId> SqliteStore::assigned_to_page(UserId user, RecordId after,
+                                                    std::size_t limit) const {
+    const auto defs = impl_->bound();
+    if (!defs || limit == 0) {
+        return {};
+    }
+    return ids_of_user_page(*impl_,
+                            "SELECT id FROM records WHERE assignee = ? AND deleted = 0 "
+                            "AND id > ? ORDER BY id LIMIT ?",
+                            codec::user_key(*defs, user), after, limit);
+}
+
+std::vector<DefinitionsVersion> SqliteStore::definitions_versions_page(std::int64_t before,
+                                                                       std::size_t limit) const {
+    std::vector<DefinitionsVersion> out;
+    if (limit == 0) {
+        return out;
+    }
+    try {
+        impl_->read([&](Conn& c) {
+            Stmt s = c.prepare("SELECT version, published_by, published_at, summary "
+                               "FROM definitions WHERE ? <= 0 OR version < ? "
+                               "ORDER BY version DESC LIMIT ?");
+            s.bind(1, before).bind(2, before).bind(3, sql_limit(limit));
+            while (s.step()) {
+                DefinitionsVersion& v = out.emplace_back();
+                v.version = s.integer(0);
+                v.published_by = s.string(1);
+                v.published_at = s.integer(2);
+                v.summary = s.string(3);
+            }
+            return 0;
+        });
+    } catch (const SqlError& e) {
+        impl_->note(e);
+    }
+    return out;
+}
+
+
 } // namespace teamflow::engine

@@ -62,4 +62,90 @@ std::vector<RecordId> Store::list_where(std::uint32_t module,
     return out;
 }
 
+// Paged reads: the defaults cut the unpaged reads (stores override them with indexed queries).
+
+std::vector<HistoryEntry> Store::history_page(RecordId record, std::int64_t after,
+                                              std::size_t limit) const {
+    std::vector<HistoryEntry> out;
+    for (HistoryEntry& h : history(record)) {
+        if (out.size() == limit) {
+            break;
+        }
+        if (h.id > after) {
+            out.push_back(std::move(h));
+        }
+    }
+    return out;
+}
+
+std::vector<OutboxRow> Store::outbox_page(std::optional<OutboxKind> kind,
+                                          std::optional<OutboxStatus> status, std::int64_t after,
+                                          std::size_t limit) const {
+    std::vector<OutboxRow> out;
+    for (OutboxRow& o : outbox(status)) {
+        if (out.size() == limit) {
+            break;
+        }
+        if (o.id > after && (!kind || o.kind == *kind)) {
+            out.push_back(std::move(o));
+        }
+    }
+    return out;
+}
+
+std::vector<OutboxRow> Store::notifications_page(UserId user, std::int64_t before,
+                                                 std::size_t limit) const {
+    std::vector<OutboxRow> out;
+    for (OutboxRow& o : notifications(user)) {
+        if (out.size() == limit) {
+            break;
+        }
+        if (before <= 0 || o.id < before) {
+            out.push_back(std::move(o));
+        }
+    }
+    return out;
+}
+
+namespace {
+
+std::vector<RecordId> cut_ids(const std::vector<RecordId>& ids, RecordId after, std::size_t limit) {
+    std::vector<RecordId> out;
+    for (RecordId id : ids) {
+        if (out.size() == limit) {
+            break;
+        }
+        if (id > after) {
+            out.push_back(id);
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+std::vector<RecordId> Store::requested_by_page(UserId user, RecordId after,
+                                               std::size_t limit) const {
+    return cut_ids(requested_by(user), after, limit);
+}
+
+std::vector<RecordId> Store::assigned_to_page(UserId user, RecordId after,
+                                              std::size_t limit) const {
+    return cut_ids(assigned_to(user), after, limit);
+}
+
+std::vector<DefinitionsVersion> Store::definitions_versions_page(std::int64_t before,
+                                                                 std::size_t limit) const {
+    std::vector<DefinitionsVersion> out;
+    for (DefinitionsVersion& v : definitions_versions()) {
+        if (out.size() == limit) {
+            break;
+        }
+        if (before <= 0 || v.version < before) {
+            out.push_back(std::move(v));
+        }
+    }
+    return out;
+}
+
 } // namespace teamflow::engine

@@ -37,17 +37,26 @@ Response get_definitions(const Call& call, const Request&, Context&) {
     return r;
 }
 
-Response get_versions(const Call& call, const Request&, Context&) {
-    json::array items;
-    for (const engine::DefinitionsVersion& v : call.host.store().definitions_versions()) {
-        json::object o;
-        o["version"] = v.version;
-        o["published_at"] = engine::format_datetime(v.published_at);
-        o["published_by"] = v.published_by;
-        o["summary"] = v.summary;
-        items.push_back(std::move(o));
+Response get_versions(const Call& call, const Request& request, Context&) {
+    auto page = parse_id_page(request);
+    if (auto* r = std::get_if<Response>(&page)) {
+        return std::move(*r);
     }
-    return items_response(std::move(items));
+    // Newest first: the cursor is the last (oldest) version shown, the next page is below it.
+    return paged_items<engine::DefinitionsVersion>(
+        std::get<IdPage>(page),
+        [&](std::int64_t before, std::size_t n) {
+            return call.host.store().definitions_versions_page(before, n);
+        },
+        [](const engine::DefinitionsVersion& v) { return v.version; },
+        [](const engine::DefinitionsVersion& v) -> std::optional<json::value> {
+            json::object o;
+            o["version"] = v.version;
+            o["published_at"] = engine::format_datetime(v.published_at);
+            o["published_by"] = v.published_by;
+            o["summary"] = v.summary;
+            return json::value(std::move(o));
+        });
 }
 
 /// `{"files": {NAME: SOURCE}}`, strictly.
@@ -156,9 +165,17 @@ Response put_definitions(const Call& call, const Request& request, Context& cont
     });
 }
 
-/// Every declaration of `file` in `set` belongs to `team`; the first that does not, otherwise "".
+/// Every declaration of `file` in `set` belongs to `team`: its own `teamspace` block (members,
+/// admins, shown org modules, team modules with their request rules and routing), blueprints on
+/// its team modules whose actions stay inside the teamspace (no `request` into, nor `create` in,
+/// a module that is not the teamspace's), and tests. The first declaration that does not, as
+/// "line N: what" (empty when every one does).
 std::string outside_team(const dsl::DefinitionSet& set, dsl::FileId file, const std::string& team) {
     const dsl::Ast& ast = set.ast;
+    const dsl::SourceFile& source = set.sources.files()[file];
+    const auto at = [&](const dsl::SourceRange& range, const std::string& what) {
+        return fmt::format("line {}: {}", source.line_column(range.begin).line, what);
+    };
     std::set<std::string> team_modules;
     for (const dsl::Module& m : ast.modules) {
         if (m.teamspace == team) {
@@ -167,30 +184,83 @@ std::string outside_team(const dsl::DefinitionSet& set, dsl::FileId file, const 
     }
     for (const dsl::Role& r : ast.roles) {
         if (r.name.range.file == file) {
-            return "role " + r.name.text;
+            return at(r.name.range, "role " + r.name.text);
         }
     }
     for (const dsl::User& u : ast.users) {
         if (u.range.file == file) {
-            return "user " + u.id.text;
+            return at(u.range, "user " + u.id.text);
         }
     }
     for (const dsl::Module& m : ast.modules) {
         if (m.range.file == file && m.teamspace != team) {
-            return "module " + m.name.text;
+            return at(m.range, m.teamspace.empty()
+                                   ? "org module " + m.name.text
+                                   : "module " + m.name.text + " of teamspace " + m.teamspace);
         }
     }
     for (const dsl::Teamspace& t : ast.teamspaces) {
         if (t.range.file == file && t.name.text != team) {
-            return "teamspace " + t.name.text;
+            return at(t.range, "teamspace " + t.name.text);
         }
     }
+    // What an action reaches beyond the record it runs on.
+    const auto action_outside = [&](const std::vector<dsl::Action>& actions,
+                                    const std::string& where) -> std::string {
+        for (const dsl::Action& a : actions) {
+            if (a.kind == dsl::ActionKind::Request &&
+                (a.team.text != team || team_modules.count(a.module.text) == 0)) {
+                return at(a.range, fmt::format("{}: request into {}.{}", where, a.team.text,
+                                               a.module.text));
+            }
+            if (a.kind == dsl::ActionKind::Create && team_modules.count(a.module.text) == 0) {
+                return at(a.range, fmt::format("{}: create {}", where, a.module.text));
+            }
+        }
+        return "";
+    };
     for (const dsl::Blueprint& b : ast.blueprints) {
-        if (b.range.file == file && team_modules.count(b.module.text) == 0) {
-            return "blueprint " + b.name.text;
+        if (b.range.file != file) {
+            continue;
+        }
+        if (team_modules.count(b.module.text) == 0) {
+            return at(b.range, fmt::format("blueprint {} on {}", b.name.text, b.module.text));
+        }
+        const std::string where = "blueprint " + b.name.text;
+        for (const dsl::Transition& t : b.transitions) {
+            if (auto bad = action_outside(t.actions, where); !bad.empty()) {
+                return bad;
+            }
+        }
+        for (const dsl::Parallel& p : b.parallels) {
+            if (auto bad = action_outside(p.actions, where); !bad.empty()) {
+                return bad;
+            }
+            for (const dsl::Transition& t : p.transitions) {
+                if (auto bad = action_outside(t.actions, where); !bad.empty()) {
+                    return bad;
+                }
+            }
+        }
+        for (const dsl::Sla& sla : b.slas) {
+            if (auto bad = action_outside(sla.actions, where); !bad.empty()) {
+                return bad;
+            }
         }
     }
     return "";
+}
+
+/// 403 naming the file and the declaration that is not the teamspace's.
+Response outside_team_problem(const std::string& file, const std::string& what,
+                              const std::string& team, bool replaced) {
+    return problem(403, "forbidden", "Forbidden",
+                   fmt::format("{}{} declares {}, which is not {}'s: only an org admin may "
+                               "publish it",
+                               file, replaced ? " (as published now)" : "", what, team),
+                   {{fmt::format("files.{}", file),
+                     fmt::format("{}{}: not {}'s", replaced ? "as published now, " : "", what,
+                                 team)}});
 }
 
 /// The file id of a path in a set, or nullopt.
@@ -234,8 +304,7 @@ Response put_team_definitions(const Call& call, const Request& request, Context&
                     if (auto id = file_id(*current, name)) {
                         const std::string bad = outside_team(*current, *id, team);
                         if (!bad.empty()) {
-                            return forbidden(
-                                fmt::format("{} declares {}, which is not {}'s", name, bad, team));
+                            return outside_team_problem(name, bad, team, true);
                         }
                     }
                 }
@@ -249,8 +318,7 @@ Response put_team_definitions(const Call& call, const Request& request, Context&
             if (auto id = file_id(*set, name)) {
                 const std::string bad = outside_team(*set, *id, team);
                 if (!bad.empty()) {
-                    return forbidden(
-                        fmt::format("{} declares {}, which is not {}'s", name, bad, team));
+                    return outside_team_problem(name, bad, team, false);
                 }
             }
         }

@@ -369,10 +369,36 @@ Decoded<std::vector<std::pair<std::string, std::string>>> parse_files_body(const
     return sources;
 }
 
-std::string unknown_blueprint_message(const dsl::Ast& ast, std::string_view name) {
+/// Whether the caller may see a blueprint: one on an org module, everyone; one on a team module,
+/// that teamspace's members and admins, and org admins (anyone else gets 404, as for records).
+bool blueprint_visible(const dsl::Ast& ast, const dsl::Blueprint& bp, const Context* context) {
+    if (context == nullptr || context->org_admin) {
+        return true;
+    }
+    const dsl::Module* module = find_module(ast, bp.module.text);
+    if (module == nullptr || module->teamspace.empty()) {
+        return true;
+    }
+    const auto named = [&](const std::vector<dsl::Name>& names) {
+        return std::any_of(names.begin(), names.end(),
+                           [&](const dsl::Name& n) { return n.text == context->user; });
+    };
+    for (const dsl::Teamspace& t : ast.teamspaces) {
+        if (t.name.text == module->teamspace && (named(t.members) || named(t.admins))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/// "no blueprint X", with the closest name the caller may see (every name without a context).
+std::string unknown_blueprint_message(const dsl::Ast& ast, std::string_view name,
+                                      const Context* context = nullptr) {
     std::vector<std::string_view> names;
     for (const dsl::Blueprint& b : ast.blueprints) {
-        names.emplace_back(b.name.text);
+        if (blueprint_visible(ast, b, context)) {
+            names.emplace_back(b.name.text);
+        }
     }
     const std::string near = dsl::closest_name(name, names);
     return fmt::format("no blueprint {}{}", dsl::quote(name),
@@ -637,37 +663,70 @@ void register_diagram_routes(Service& service, const RouteDeps& deps, DiagramOpt
         return deps.published_set ? deps.published_set() : nullptr;
     };
 
-    router.add("GET", "/v1/blueprints", [published](const Request&, Context&) {
-        json::array items;
-        if (auto set = published()) {
+    router.add("GET", "/v1/blueprints", [published](const Request& request, Context& context) {
+        auto page = parse_page_request(request);
+        if (auto* bad = std::get_if<Response>(&page)) {
+            return std::move(*bad);
+        }
+        const PageRequest& p = std::get<PageRequest>(page);
+        // By name (bytes), the cursor being the last name shown; only what the caller may see.
+        std::vector<const dsl::Blueprint*> visible;
+        auto set = published();
+        if (set) {
             for (const dsl::Blueprint& bp : set->ast.blueprints) {
-                items.push_back(
-                    blueprint_summary_to_json(bp, find_module(set->ast, bp.module.text)));
+                if ((p.after.empty() || bp.name.text > p.after) &&
+                    blueprint_visible(set->ast, bp, &context)) {
+                    visible.push_back(&bp);
+                }
             }
         }
-        return json_response(json::object{{"items", std::move(items)}});
+        std::sort(visible.begin(), visible.end(),
+                  [](const dsl::Blueprint* a, const dsl::Blueprint* b) {
+                      return a->name.text < b->name.text;
+                  });
+        json::array items;
+        for (std::size_t k = 0; k < visible.size() && k < p.limit; ++k) {
+            items.push_back(
+                blueprint_summary_to_json(*visible[k], find_module(set->ast, visible[k]->module.text)));
+        }
+        json::value next = nullptr;
+        if (visible.size() > p.limit) {
+            next = json::string(encode_cursor(visible[p.limit - 1]->name.text));
+        }
+        return json_response(json::object{{"items", std::move(items)}, {"next", std::move(next)}});
     });
 
-    router.add("GET", "/v1/blueprints/{name}", [published](const Request& request, Context&) {
+    router.add("GET", "/v1/blueprints/{name}", [published](const Request& request,
+                                                          Context& context) {
         const std::string name(request.param("name"));
         auto set = published();
         const dsl::Blueprint* bp = set ? find_blueprint(set->ast, name) : nullptr;
+        if (bp != nullptr && !blueprint_visible(set->ast, *bp, &context)) {
+            bp = nullptr;
+        }
         if (bp == nullptr) {
             return not_found(
-                set ? unknown_blueprint_message(set->ast, name)
+                set ? unknown_blueprint_message(set->ast, name, &context)
                     : fmt::format("no blueprint {}: nothing is published", dsl::quote(name)));
         }
         return json_response(blueprint_to_json(*bp, find_module(set->ast, bp->module.text)));
     });
 
     router.add("GET", "/v1/blueprints/{name}/diagram",
-               [published, diagrams, deps](const Request& request, Context&) {
+               [published, diagrams, deps](const Request& request, Context& context) {
                    auto format = parse_format(request);
                    if (auto* bad = std::get_if<Response>(&format)) {
                        return std::move(*bad);
                    }
                    const engine::DiagramFormat f = std::get<engine::DiagramFormat>(format);
                    auto set = published();
+                   if (set != nullptr) {
+                       const dsl::Blueprint* bp = find_blueprint(set->ast, request.param("name"));
+                       if (bp != nullptr && !blueprint_visible(set->ast, *bp, &context)) {
+                           return not_found(unknown_blueprint_message(
+                               set->ast, request.param("name"), &context));
+                       }
+                   }
                    const std::int64_t version =
                        deps.definitions_version ? deps.definitions_version() : 0;
                    const std::string name(request.param("name"));

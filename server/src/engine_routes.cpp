@@ -7,6 +7,7 @@
 #include "teamflow/server/routes.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <charconv>
 #include <fmt/format.h>
 
@@ -29,6 +30,59 @@ Response record_response(const engine::Definitions& defs, const engine::Record& 
     if (status == 201) {
         r.set_header("Location", fmt::format("/v1/modules/{}/records/{}",
                                              defs.modules[record.module].name, record.id));
+    }
+    return r;
+}
+
+bool requester_view(const Call& call, const engine::Record& record) {
+    const engine::Definitions& defs = *call.defs;
+    if (record.module >= defs.modules.size()) {
+        return false;
+    }
+    const std::uint32_t team = defs.modules[record.module].teamspace;
+    return team != engine::npos32 && call.user != engine::no_user &&
+           record.requester == call.user && !defs.is_member(call.user, team) &&
+           !call.host.engine().is_org_admin(defs, call.user);
+}
+
+bool shown_to_requester(const engine::Definitions& defs, std::uint32_t module,
+                        std::uint32_t field) {
+    const engine::ModuleDef& m = defs.modules[module];
+    if ((field & engine::builtin_field) != 0) {
+        return true;
+    }
+    if (field < m.requestable.size() && m.requestable[field] != 0) {
+        return true;
+    }
+    const engine::BlueprintDef* bp = defs.blueprint_of(module);
+    return bp != nullptr && bp->field == field;
+}
+
+json::value record_value(const Call& call, const engine::Record& record) {
+    json::value v = record_value(*call.defs, record);
+    if (!requester_view(call, record) || !v.is_object()) {
+        return v;
+    }
+    const engine::ModuleDef& m = call.defs->modules[record.module];
+    if (json::value* fields = v.as_object().if_contains("fields"); fields && fields->is_object()) {
+        json::object shown;
+        for (std::uint32_t f = 0; f < m.fields.size(); ++f) {
+            if (!shown_to_requester(*call.defs, record.module, f)) {
+                continue;
+            }
+            if (const json::value* value = fields->as_object().if_contains(m.fields[f].name)) {
+                shown[m.fields[f].name] = *value;
+            }
+        }
+        *fields = std::move(shown);
+    }
+    return v;
+}
+
+Response record_response(const Call& call, const engine::Record& record, int status) {
+    Response r = record_response(*call.defs, record, status);
+    if (requester_view(call, record)) {
+        r.body = json::serialize(record_value(call, record));
     }
     return r;
 }
@@ -226,6 +280,27 @@ Response items_response(json::array items, std::optional<std::string> next) {
     }
     return json_response(body);
 }
+
+Decoded<IdPage> parse_id_page(const Request& request) {
+    auto page = parse_page_request(request);
+    if (auto* r = std::get_if<Response>(&page)) {
+        return std::move(*r);
+    }
+    const PageRequest& p = std::get<PageRequest>(page);
+    IdPage out;
+    out.limit = p.limit;
+    if (!p.after.empty()) {
+        const auto [end, ec] =
+            std::from_chars(p.after.data(), p.after.data() + p.after.size(), out.after);
+        if (ec != std::errc() || end != p.after.data() + p.after.size() || out.after <= 0) {
+            return bad_request("after is not a cursor returned by this server",
+                               {{"after", "not a valid cursor"}});
+        }
+    }
+    return out;
+}
+
+std::string id_cursor(std::int64_t id) { return encode_cursor(std::to_string(id)); }
 
 } // namespace detail
 

@@ -359,9 +359,11 @@ Decoded<IfMatch> parse_if_match(const Request& request) {
             if (item.size() >= 2 && item.substr(0, 2) == "W/") {
                 // Valid syntax, never matches.
             } else {
-                return bad_request(fmt::format(
-                    "If-Match must be \"*\" or a list of ETags like \"\\\"3\\\"\"; got {}",
-                    *header));
+                return bad_request(
+                    fmt::format(
+                        "If-Match must be \"*\" or a list of ETags like \"\\\"3\\\"\"; got {}",
+                        *header),
+                    {{"If-Match", "must be \"*\" or a list of ETags like \"3\""}});
             }
         } else {
             std::int64_t v = 0;

@@ -170,7 +170,7 @@ Response create_record(const Call& call, const Request& request, Context& contex
         if (!created) {
             return problem_from_engine(created.error());
         }
-        return record_response(*call.defs, created.value(), 201);
+        return record_response(call, created.value(), 201);
     });
 }
 
@@ -188,7 +188,7 @@ Response get_record(const Call& call, const Request& request, Context&) {
     if (auto* r = std::get_if<Response>(&record)) {
         return std::move(*r);
     }
-    return record_response(*call.defs, std::get<Record>(record));
+    return record_response(call, std::get<Record>(record));
 }
 
 Response list_records(const Call& call, const Request& request, Context&) {
@@ -291,6 +291,13 @@ Response list_records(const Call& call, const Request& request, Context&) {
             filters.push_back(std::move(filter));
         }
     }
+    // A requester outside the teamspace may not filter on fields they are not shown (the answer
+    // would tell their values).
+    bool filters_hidden_fields = false;
+    for (const engine::FieldFilter& f : filters) {
+        filters_hidden_fields =
+            filters_hidden_fields || !shown_to_requester(*call.defs, module, f.field);
+    }
     json::array items;
     engine::Store& store = call.host.store();
     engine::RecordId cursor = after;
@@ -304,7 +311,7 @@ Response list_records(const Call& call, const Request& request, Context&) {
         for (engine::RecordId id : ids) {
             cursor = id;
             auto got = call.host.engine().get(id, call.user);
-            if (!got) {
+            if (!got || (filters_hidden_fields && requester_view(call, got.value()))) {
                 continue;
             }
             if (items.size() == p.limit) {
@@ -312,7 +319,7 @@ Response list_records(const Call& call, const Request& request, Context&) {
                 more = false;
                 break;
             }
-            items.push_back(record_value(*call.defs, got.value()));
+            items.push_back(record_value(call, got.value()));
             last = id;
         }
     }
@@ -360,7 +367,7 @@ Response update_record(const Call& call, const Request& request, Context& contex
         if (!updated) {
             return problem_from_engine(updated.error());
         }
-        return record_response(*call.defs, updated.value());
+        return record_response(call, updated.value());
     });
 }
 
@@ -543,7 +550,7 @@ Response transition_response(const Call& call, const engine::TransitionOutcome& 
         return problem_from_engine(rec.error());
     }
     json::object body;
-    body["record"] = record_value(*call.defs, rec.value());
+    body["record"] = record_value(call, rec.value());
     body["transition"] = outcome_json(*call.defs, o, history_id_of(call.host.store(), o));
     Response r = json_response(body);
     r.set_header("ETag", etag(rec->version));
@@ -600,9 +607,19 @@ Response perform_transition(const Call& call, const Request& request, Context& c
             const engine::ModuleDef& m = call.defs->modules[d.record.module];
             json::object body;
             body["dry_run"] = true;
-            body["record"] = record_value(*call.defs, d.record);
+            body["record"] = record_value(call, d.record);
             body["transition"] = outcome_json(*call.defs, d.outcome, 0);
-            body["changes"] = changes_json(*call.defs, m, d.changes);
+            if (requester_view(call, d.record)) {
+                std::vector<engine::FieldChange> shown;
+                for (const engine::FieldChange& c : d.changes) {
+                    if (shown_to_requester(*call.defs, d.record.module, c.field)) {
+                        shown.push_back(c);
+                    }
+                }
+                body["changes"] = changes_json(*call.defs, m, shown);
+            } else {
+                body["changes"] = changes_json(*call.defs, m, d.changes);
+            }
             json::array queued;
             for (const engine::OutboxRow& row : d.queued) {
                 json::object q;
@@ -619,7 +636,7 @@ Response perform_transition(const Call& call, const Request& request, Context& c
             body["actions"] = std::move(queued);
             json::array created;
             for (const Record& c : d.created) {
-                created.push_back(record_value(*call.defs, c));
+                created.push_back(record_value(call, c));
             }
             body["created"] = std::move(created);
             return json_response(body);
@@ -753,7 +770,7 @@ Response move_record(const Call& call, const Request& request, Context& context)
         if (!moved) {
             return problem_from_engine(moved.error());
         }
-        return record_response(*call.defs, moved.value());
+        return record_response(call, moved.value());
     });
 }
 
@@ -773,36 +790,57 @@ Response record_history(const Call& call, const Request& request, Context&) {
     }
     const engine::ModuleDef& m = call.defs->modules[std::get<std::uint32_t>(module)];
     const engine::BlueprintDef* bp = call.defs->blueprint_of(std::get<std::uint32_t>(module));
-    json::array items;
-    for (const engine::HistoryEntry& h :
-         call.host.store().history(std::get<engine::RecordId>(id))) {
-        json::object o;
-        o["id"] = std::to_string(h.id);
-        o["kind"] = engine::history_kind_name(h.kind);
-        if (!h.name.empty()) {
-            o["name"] = h.name;
-        }
-        o["from"] = bp != nullptr ? state_name(*bp, h.from) : json::value(nullptr);
-        o["to"] = bp != nullptr ? state_name(*bp, h.to) : json::value(nullptr);
-        o["by"] =
-            h.by == engine::system_user ? json::value("system") : user_value(*call.defs, h.by);
-        o["at"] = engine::format_datetime(h.at);
-        o["version"] = h.version;
-        if (!h.note.empty()) {
-            o["note"] = h.note;
-        }
-        if (!h.reason.empty()) {
-            o["reason"] = h.reason;
-        }
-        o["changes"] = changes_json(*call.defs, m, h.changes);
-        json::array checklist;
-        for (const std::string& c : h.checklist) {
-            checklist.push_back(json::string(c));
-        }
-        o["checklist"] = std::move(checklist);
-        items.push_back(std::move(o));
+    auto page = parse_id_page(request);
+    if (auto* r = std::get_if<Response>(&page)) {
+        return std::move(*r);
     }
-    return items_response(std::move(items));
+    const engine::RecordId record_id = std::get<engine::RecordId>(id);
+    // A requester outside the teamspace sees the request fields and the state only: no other
+    // field's changes, no notes.
+    const bool redact = requester_view(call, std::get<Record>(record));
+    return paged_items<engine::HistoryEntry>(
+        std::get<IdPage>(page),
+        [&](std::int64_t after, std::size_t n) {
+            return call.host.store().history_page(record_id, after, n);
+        },
+        [](const engine::HistoryEntry& h) { return h.id; },
+        [&](const engine::HistoryEntry& h) -> std::optional<json::value> {
+            json::object o;
+            o["id"] = std::to_string(h.id);
+            o["kind"] = engine::history_kind_name(h.kind);
+            if (!h.name.empty()) {
+                o["name"] = h.name;
+            }
+            o["from"] = bp != nullptr ? state_name(*bp, h.from) : json::value(nullptr);
+            o["to"] = bp != nullptr ? state_name(*bp, h.to) : json::value(nullptr);
+            o["by"] = h.by == engine::system_user ? json::value("system")
+                                                  : user_value(*call.defs, h.by);
+            o["at"] = engine::format_datetime(h.at);
+            o["version"] = h.version;
+            if (!h.note.empty() && !redact) {
+                o["note"] = h.note;
+            }
+            if (!h.reason.empty() && !redact) {
+                o["reason"] = h.reason;
+            }
+            if (redact) {
+                std::vector<engine::FieldChange> shown;
+                for (const engine::FieldChange& c : h.changes) {
+                    if (shown_to_requester(*call.defs, h.module, c.field)) {
+                        shown.push_back(c);
+                    }
+                }
+                o["changes"] = changes_json(*call.defs, m, shown);
+            } else {
+                o["changes"] = changes_json(*call.defs, m, h.changes);
+            }
+            json::array checklist;
+            for (const std::string& c : h.checklist) {
+                checklist.push_back(json::string(c));
+            }
+            o["checklist"] = std::move(checklist);
+            return json::value(std::move(o));
+        });
 }
 
 } // namespace

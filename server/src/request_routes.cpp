@@ -51,7 +51,7 @@ Response file_request(const Call& call, const Request& request, Context& context
         if (!filed) {
             return problem_from_engine(filed.error());
         }
-        return record_response(*call.defs, filed.value(), 201);
+        return record_response(call, filed.value(), 201);
     });
 }
 
@@ -74,30 +74,49 @@ Response my_requests(const Call& call, const Request& request, Context&) {
         }
         all = *s == "all";
     }
-    json::array items;
-    if (call.user != engine::no_user) {
-        for (engine::RecordId id : call.host.store().requested_by(call.user)) {
+    auto page = parse_id_page(request);
+    if (auto* r = std::get_if<Response>(&page)) {
+        return std::move(*r);
+    }
+    if (call.user == engine::no_user) {
+        return items_response({});
+    }
+    return paged_items<engine::RecordId>(
+        std::get<IdPage>(page),
+        [&](std::int64_t after, std::size_t n) {
+            return call.host.store().requested_by_page(call.user, after, n);
+        },
+        [](engine::RecordId id) { return id; },
+        [&](engine::RecordId id) -> std::optional<json::value> {
             auto got = call.host.engine().get(id, call.user);
             if (!got || (!all && is_closed(*call.defs, got.value()))) {
-                continue;
+                return std::nullopt;
             }
-            items.push_back(record_value(*call.defs, got.value()));
-        }
-    }
-    return items_response(std::move(items));
+            return record_value(call, got.value());
+        });
 }
 
-Response my_assigned(const Call& call, const Request&, Context&) {
-    json::array items;
-    if (call.user != engine::no_user) {
-        for (engine::RecordId id : call.host.store().assigned_to(call.user)) {
-            auto got = call.host.engine().get(id, call.user);
-            if (got) {
-                items.push_back(record_value(*call.defs, got.value()));
-            }
-        }
+Response my_assigned(const Call& call, const Request& request, Context&) {
+    auto page = parse_id_page(request);
+    if (auto* r = std::get_if<Response>(&page)) {
+        return std::move(*r);
     }
-    return items_response(std::move(items));
+    if (call.user == engine::no_user) {
+        return items_response({});
+    }
+    return paged_items<engine::RecordId>(
+        std::get<IdPage>(page),
+        [&](std::int64_t after, std::size_t n) {
+            return call.host.store().assigned_to_page(call.user, after, n);
+        },
+        [](engine::RecordId id) { return id; },
+        [&](engine::RecordId id) -> std::optional<json::value> {
+            auto got = call.host.engine().get(id, call.user);
+            if (!got) {
+                return std::nullopt;
+            }
+            return record_value(call, got.value());
+        });
 }
 
 const char* status_name(engine::OutboxStatus s) {
@@ -112,10 +131,22 @@ const char* status_name(engine::OutboxStatus s) {
     return "pending";
 }
 
-Response my_notifications(const Call& call, const Request&, Context&) {
-    json::array items;
-    if (call.user != engine::no_user) {
-        for (const engine::OutboxRow& row : call.host.store().notifications(call.user)) {
+Response my_notifications(const Call& call, const Request& request, Context&) {
+    auto page = parse_id_page(request);
+    if (auto* r = std::get_if<Response>(&page)) {
+        return std::move(*r);
+    }
+    if (call.user == engine::no_user) {
+        return items_response({});
+    }
+    // Newest first: the cursor is the last (oldest) id shown, and the next page is below it.
+    return paged_items<engine::OutboxRow>(
+        std::get<IdPage>(page),
+        [&](std::int64_t before, std::size_t n) {
+            return call.host.store().notifications_page(call.user, before, n);
+        },
+        [](const engine::OutboxRow& row) { return row.id; },
+        [&](const engine::OutboxRow& row) -> std::optional<json::value> {
             json::object o;
             o["id"] = std::to_string(row.id);
             o["message"] = row.text;
@@ -125,10 +156,8 @@ Response my_notifications(const Call& call, const Request&, Context&) {
                               ? json::value(json::string(call.defs->modules[row.module].name))
                               : json::value(nullptr);
             o["at"] = engine::format_datetime(row.created_at);
-            items.push_back(std::move(o));
-        }
-    }
-    return items_response(std::move(items));
+            return json::value(std::move(o));
+        });
 }
 
 Response outbox(const Call& call, const Request& request, Context& context) {
@@ -148,24 +177,30 @@ Response outbox(const Call& call, const Request& request, Context& context) {
                                {{"status", "must be pending, failed or delivered"}});
         }
     }
-    json::array items;
-    for (const engine::OutboxRow& row : call.host.store().outbox(status)) {
-        if (row.kind != engine::OutboxKind::Webhook) {
-            continue;
-        }
-        json::object o;
-        o["id"] = std::to_string(row.id);
-        o["url"] = row.url;
-        o["record"] = row.record > 0 ? json::value(json::string(std::to_string(row.record)))
-                                     : json::value(nullptr);
-        o["status"] = status_name(row.status);
-        o["attempts"] = row.attempts;
-        o["last_error"] = row.last_error.empty() ? json::value(nullptr)
-                                                 : json::value(json::string(row.last_error));
-        o["created_at"] = engine::format_datetime(row.created_at);
-        items.push_back(std::move(o));
+    auto page = parse_id_page(request);
+    if (auto* r = std::get_if<Response>(&page)) {
+        return std::move(*r);
     }
-    return items_response(std::move(items));
+    return paged_items<engine::OutboxRow>(
+        std::get<IdPage>(page),
+        [&](std::int64_t after, std::size_t n) {
+            return call.host.store().outbox_page(engine::OutboxKind::Webhook, status, after, n);
+        },
+        [](const engine::OutboxRow& row) { return row.id; },
+        [&](const engine::OutboxRow& row) -> std::optional<json::value> {
+            json::object o;
+            o["id"] = std::to_string(row.id);
+            o["url"] = row.url;
+            o["record"] = row.record > 0
+                              ? json::value(json::string(std::to_string(row.record)))
+                              : json::value(nullptr);
+            o["status"] = status_name(row.status);
+            o["attempts"] = row.attempts;
+            o["last_error"] = row.last_error.empty() ? json::value(nullptr)
+                                                     : json::value(json::string(row.last_error));
+            o["created_at"] = engine::format_datetime(row.created_at);
+            return json::value(std::move(o));
+        });
 }
 
 } // namespace

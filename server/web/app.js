@@ -54,6 +54,10 @@ blueprint TicketFlow on Tickets.status {
     current: 0,
     diagnostics: [],      // of the last check
     blueprints: [],
+    // Blueprints of the published set that the server does not list for this caller (another
+    // team's): left out of the picker. Learnt from the first check after loading the set.
+    hiddenBlueprints: new Set(),
+    visibleBlueprints: null,
     ok: false,            // the last check compiled
     checkedText: null,    // the files the last check saw (JSON)
     publishedVersion: null,
@@ -441,7 +445,12 @@ blueprint TicketFlow on Tickets.status {
 
   function applyCheck(result) {
     state.diagnostics = (result.diagnostics || []).filter((d) => d.severity !== 'note');
-    state.blueprints = result.blueprints || [];
+    const names = result.blueprints || [];
+    if (state.visibleBlueprints) {
+      state.hiddenBlueprints = new Set(names.filter((n) => !state.visibleBlueprints.has(n)));
+      state.visibleBlueprints = null;
+    }
+    state.blueprints = names.filter((n) => !state.hiddenBlueprints.has(n));
     state.ok = Boolean(result.ok);
     const errors = state.diagnostics.filter((d) => d.severity === 'error').length;
     const warnings = state.diagnostics.length - errors;
@@ -589,6 +598,21 @@ blueprint TicketFlow on Tickets.status {
   // Loading and publishing
   // ---------------------------------------------------------------------------------------------
 
+  /** The names of the published blueprints the server lists for this caller (every page). */
+  async function listedBlueprints() {
+    const names = new Set();
+    let after = '';
+    for (let i = 0; i < 1000; i += 1) {
+      const query = after ? `&after=${encodeURIComponent(after)}` : '';
+      const response = await api('GET', `/v1/blueprints?limit=200${query}`);
+      const page = await response.json();
+      for (const item of page.items || []) names.add(item.name);
+      if (!page.next) break;
+      after = page.next;
+    }
+    return names;
+  }
+
   async function loadPublished({ quiet = false } = {}) {
     if (!state.token) {
       notice('Sign in first to load the published definitions.', 'error');
@@ -599,6 +623,8 @@ blueprint TicketFlow on Tickets.status {
       const body = await response.json();
       const files = Object.entries(body.files || {}).map(([name, source]) => ({ name, source }));
       state.publishedVersion = Number.isInteger(body.version) ? body.version : null;
+      state.visibleBlueprints = await listedBlueprints().catch(() => null);
+      state.checkSeq += 1; // a check still running saw other files: its answer is dropped
       setFiles(files, 0);
       notice(`Loaded the published definitions, version ${body.version} ` +
              `(${files.length} file${files.length === 1 ? '' : 's'}).`);

@@ -22,9 +22,11 @@ const binary = process.env.TEAMFLOW_BIN || process.argv.slice(2).find((a) => !a.
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const artifacts = process.env.TEAMFLOW_ARTIFACTS || join(repo, 'artifacts');
 const TOKEN = 'browser-test-token-ada';
+const OUTSIDER_TOKEN = 'browser-test-token-bob';
 
 const PUBLISHED = `role Support
 user ada { name "Ada Lovelace"  roles Support }
+user bob { name "Bob Outsider"  roles Support }
 module Requests {
   field title: text required
   field status: picklist ["Open", "Done"] default "Open"
@@ -33,6 +35,17 @@ blueprint RequestFlow on Requests.status {
   transition Finish from "Open" to "Done" {
     by role Support
   }
+}
+teamspace Ops {
+  members ada
+  admins ada
+  module Incidents {
+    field title: text required
+    field status: picklist ["Open", "Closed"] default "Open"
+  }
+}
+blueprint IncidentFlow on Incidents.status {
+  transition Close from "Open" to "Closed" { by owner }
 }
 `;
 
@@ -80,7 +93,7 @@ function startServer() {
     `dir = "${definitions}"`,
     '[auth]',
     'org_admins = ["ada"]',
-    `tokens = { ada = "${TOKEN}" }`,
+    `tokens = { ada = "${TOKEN}", bob = "${OUTSIDER_TOKEN}" }`,
     '[log]',
     'level = "info"',
     '',
@@ -225,5 +238,32 @@ test('a team admin edits, checks and draws a blueprint', { timeout: 90000 }, asy
   await page.screenshot({ path: join(artifacts, 'preview.png') });
   assert.deepEqual(outside, [], 'the page asks nothing of other hosts');
   assert.deepEqual(consoleErrors, []);
+  await page.close();
+});
+
+test('the blueprint picker leaves out another team\'s published blueprints', { timeout: 60000 }, async () => {
+  const page = await browser.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  await page.goto(`${baseUrl}/`);
+  await page.getByRole('heading', { name: /teamflow/ }).waitFor();
+  await page.getByLabel('Access token').fill(OUTSIDER_TOKEN);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#session').waitFor({ state: 'visible' });
+  // The published set is loaded and compiles; bob is not in Ops, so IncidentFlow is not offered.
+  await page.locator('#check-status').filter({ hasText: /^Compiles/ }).waitFor();
+  const picker = page.getByLabel('Blueprint', { exact: true });
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('#blueprint option')].some((o) => o.value === 'RequestFlow'));
+  const offered = await picker.evaluate((s) => [...s.options].map((o) => o.value));
+  assert.deepEqual(offered, ['RequestFlow']);
+  // The server agrees: the blueprint is 404 to bob, and listed for ada (an org admin).
+  const asBob = await page.request.get(`${baseUrl}/v1/blueprints/IncidentFlow`,
+                                       { headers: { Authorization: `Bearer ${OUTSIDER_TOKEN}` } });
+  assert.equal(asBob.status(), 404);
+  const asAda = await page.request.get(`${baseUrl}/v1/blueprints/IncidentFlow`,
+                                       { headers: { Authorization: `Bearer ${TOKEN}` } });
+  assert.equal(asAda.status(), 200);
+  assert.deepEqual(pageErrors, []);
   await page.close();
 });

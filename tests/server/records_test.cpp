@@ -15,11 +15,13 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <functional>
 #include <gtest/gtest.h>
 #include <mutex>
 #include <random>
 #include <set>
 #include <thread>
+#include <tuple>
 
 namespace teamflow::server {
 namespace {
@@ -112,6 +114,7 @@ blueprint Pipeline on Deals.stage {{
     validate discount <= 20 else "Discount {{discount}} is over 20"
     validate amount < 1000000 else "Amount too big"
     then webhook "http://127.0.0.1:{}/hook"
+    then notify owner "Deal {{title}} submitted"
   }}
   transition Win from Review to Won {{
     by role Finance
@@ -131,6 +134,7 @@ teamspace Support {{
   module Tickets {{
     field subject: text required
     field status: picklist ["New", "Done"] default "New"
+    field internal: text
     accepts requests from Field {{ fields subject }}
     route requests {{ otherwise assign carla }}
   }}
@@ -351,7 +355,7 @@ TEST_P(RecordsTest, TransitionsDryRunRefusalsAndHistory) {
                       R"({"fields": {"amount": 500, "discount": 10}})");
     ASSERT_EQ(dry.status, 200) << dry.raw.body();
     EXPECT_EQ(dry.body.at("record").at("blueprint").at("state").as_string(), "Review");
-    EXPECT_EQ(dry.body.at("actions").as_array().size(), 1u);
+    EXPECT_EQ(dry.body.at("actions").as_array().size(), 2u); // the webhook and the notification
     EXPECT_EQ(stage(id), "\"Open\"");
 
     Answer done = call("amelie", "POST", base + "/transitions/Submit",
@@ -607,6 +611,516 @@ TEST_P(RecordsTest, PublishingDefinitions) {
                   .status,
               403);
 }
+
+/// Every item of a list, walking `path` (with `?` or `&` appended) `limit` at a time: each page
+/// at most `limit`, `next` a string until the last page, where it is null; no id twice.
+std::vector<json::value> walk(const std::function<json::value(const std::string&)>& get,
+                              const std::string& path, int limit, const char* id_member = "id") {
+    std::vector<json::value> out;
+    std::set<std::string> seen;
+    std::string target = fmt::format("{}{}limit={}", path,
+                                     path.find('?') == std::string::npos ? '?' : '&', limit);
+    for (int guard = 0; guard < 200; ++guard) {
+        const json::value page = get(target);
+        const json::array& items = page.at("items").as_array();
+        EXPECT_LE(items.size(), static_cast<std::size_t>(limit)) << target;
+        for (const json::value& item : items) {
+            const std::string id = json::serialize(item.at(id_member));
+            EXPECT_TRUE(seen.insert(id).second) << "twice: " << id << " in " << target;
+            out.push_back(item);
+        }
+        if (page.at("next").is_null()) {
+            return out;
+        }
+        EXPECT_EQ(items.size(), static_cast<std::size_t>(limit)) << target;
+        target = fmt::format("{}{}limit={}&after={}", path,
+                             path.find('?') == std::string::npos ? '?' : '&', limit,
+                             std::string(page.at("next").as_string()));
+    }
+    ADD_FAILURE() << "paging " << path << " did not end";
+    return out;
+}
+
+TEST_P(RecordsTest, EveryListIsPagedToTheEnd) {
+    const auto getter = [this](const std::string& user) {
+        return [this, user](const std::string& target) {
+            Answer a = call(user, "GET", target);
+            EXPECT_EQ(a.status, 200) << target << ": " << a.raw.body();
+            return a.status == 200 ? a.body : json::parse(R"({"items": [], "next": null})");
+        };
+    };
+    // Seven requests filed by amelie, assigned to carla; one closed by carla is not "open".
+    std::vector<std::string> filed;
+    for (int k = 0; k < 7; ++k) {
+        Answer a = call("amelie", "POST", "/v1/teamspaces/Support/modules/Tickets/requests",
+                        fmt::format(R"({{"fields": {{"subject": "Ticket {}"}}}})", k));
+        ASSERT_EQ(a.status, 201) << a.raw.body();
+        filed.emplace_back(a.body.at("id").as_string());
+    }
+    // Five deals submitted: five webhooks, five notifications; one deal updated six times.
+    std::vector<std::string> deals;
+    for (int k = 0; k < 5; ++k) {
+        deals.push_back(create_deal(fmt::format(R"({{"title": "Deal {}", "amount": 10}})", k)));
+        ASSERT_EQ(call("amelie", "POST",
+                       "/v1/modules/Deals/records/" + deals.back() + "/transitions/Submit", "{}")
+                      .status,
+                  200);
+    }
+    for (int k = 0; k < 6; ++k) {
+        ASSERT_EQ(call("amelie", "PATCH", "/v1/modules/Deals/records/" + deals[0],
+                       fmt::format(R"({{"fields": {{"discount": {}}}}})", k))
+                      .status,
+                  200);
+    }
+    // Three more definitions versions.
+    const std::string source(
+        call("bruno", "GET", "/v1/definitions").body.at("files").at("test.flow").as_string());
+    for (int k = 0; k < 3; ++k) {
+        json::object body{{"files", json::object{{"test.flow", source + fmt::format("\n# v{}\n", k)}}}};
+        ASSERT_EQ(call("bruno", "PUT", "/v1/definitions", json::serialize(body)).status, 200);
+    }
+
+    for (const int limit : {1, 2, 3, 200}) {
+        SCOPED_TRACE(fmt::format("limit {}", limit));
+        const auto mine = walk(getter("amelie"), "/v1/me/requests?status=all", limit);
+        ASSERT_EQ(mine.size(), filed.size());
+        for (std::size_t k = 0; k < filed.size(); ++k) {
+            EXPECT_EQ(mine[k].at("id").as_string(), filed[k]);
+            EXPECT_EQ(mine[k].at("module").as_string(), "Tickets");
+        }
+        EXPECT_EQ(walk(getter("amelie"), "/v1/me/requests", limit).size(), filed.size());
+        const auto assigned = walk(getter("carla"), "/v1/me/assigned", limit);
+        ASSERT_EQ(assigned.size(), filed.size());
+        EXPECT_EQ(assigned.back().at("id").as_string(), filed.back());
+        EXPECT_TRUE(walk(getter("dan"), "/v1/me/assigned", limit).empty());
+
+        // History: oldest first, every version once.
+        const auto history = walk(getter("amelie"),
+                                  "/v1/modules/Deals/records/" + deals[0] + "/history", limit);
+        ASSERT_EQ(history.size(), 8u);
+        for (std::size_t k = 0; k < history.size(); ++k) {
+            EXPECT_EQ(history[k].at("version").as_int64(), static_cast<std::int64_t>(k + 1));
+        }
+        EXPECT_EQ(history[0].at("kind").as_string(), "created");
+        EXPECT_EQ(history[1].at("name").as_string(), "Submit");
+
+        // Notifications: newest first.
+        const auto notes = walk(getter("amelie"), "/v1/me/notifications", limit);
+        ASSERT_EQ(notes.size(), 5u);
+        EXPECT_EQ(notes.front().at("message").as_string(), "Deal Deal 4 submitted");
+        EXPECT_EQ(notes.back().at("message").as_string(), "Deal Deal 0 submitted");
+        EXPECT_TRUE(walk(getter("dan"), "/v1/me/notifications", limit).empty());
+
+        // The outbox: webhooks only, oldest first.
+        const auto hooks = walk(getter("bruno"), "/v1/outbox", limit);
+        ASSERT_EQ(hooks.size(), 5u);
+        for (std::size_t k = 0; k < hooks.size(); ++k) {
+            EXPECT_EQ(hooks[k].at("record").as_string(), deals[k]);
+        }
+
+        // Definitions versions: newest first.
+        const auto versions = walk(getter("amelie"), "/v1/definitions/versions", limit,
+                                   "version");
+        ASSERT_EQ(versions.size(), 4u);
+        for (std::size_t k = 0; k < versions.size(); ++k) {
+            EXPECT_EQ(versions[k].at("version").as_int64(), static_cast<std::int64_t>(4 - k));
+        }
+
+        // Blueprints, and records.
+        EXPECT_EQ(walk(getter("amelie"), "/v1/blueprints", limit, "name").size(), 1u);
+        EXPECT_EQ(walk(getter("amelie"), "/v1/modules/Deals/records", limit).size(), 5u);
+    }
+}
+
+TEST_P(RecordsTest, BadPagingParametersAre400NamingTheParameter) {
+    const std::string deal = create_deal();
+    for (const std::string& path : std::vector<std::string>{
+             "/v1/me/requests", "/v1/me/assigned", "/v1/me/notifications", "/v1/outbox",
+          "/v1/definitions/versions", "/v1/blueprints", "/v1/modules/Deals/records",
+          std::string("/v1/modules/Deals/records/") + deal + "/history"}) {
+        for (const auto& [query, param] :
+             std::vector<std::pair<std::string, std::string>>{{"limit=0", "limit"},
+                                                              {"limit=201", "limit"},
+                                                              {"limit=-1", "limit"},
+                                                              {"limit=ten", "limit"},
+                                                              {"limit=", "limit"},
+                                                              {"after=%21%21", "after"},
+                                                              {"after=A", "after"},
+                                                              {"after=LTE", "after"}}) {
+            if (param == "after" && path == "/v1/blueprints" && query == "after=LTE") {
+                continue; // any name is a cursor there ("-1")
+            }
+            Answer a = call("bruno", "GET", path + "?" + query);
+            EXPECT_EQ(a.status, 400) << path << "?" << query << ": " << a.raw.body();
+            EXPECT_EQ(std::string(a.raw[testing::http::field::content_type])
+                          .rfind("application/problem+json", 0),
+                      0u)
+                << path << "?" << query;
+            if (a.status == 400) {
+                EXPECT_EQ(a.body.at("errors").at(0).at("field").as_string(), param)
+                    << path << "?" << query;
+            }
+        }
+    }
+    Answer status = call("amelie", "GET", "/v1/me/requests?status=closed");
+    EXPECT_EQ(status.status, 400);
+    EXPECT_EQ(status.body.at("errors").at(0).at("field").as_string(), "status");
+    Answer outbox = call("bruno", "GET", "/v1/outbox?status=sent");
+    EXPECT_EQ(outbox.status, 400);
+    EXPECT_EQ(outbox.body.at("errors").at(0).at("field").as_string(), "status");
+}
+
+TEST_P(RecordsTest, TeamBlueprintsAreHiddenFromOutsiders) {
+    Answer team = call("carla", "PUT", "/v1/teamspaces/Support/definitions",
+                       R"({"files": {"support.flow": )"
+                       R"("blueprint TicketFlow on Tickets.status {\n)"
+                       R"(  transition Close from New to Done { by owner }\n}\n"}})");
+    ASSERT_EQ(team.status, 200) << team.raw.body();
+    const auto names = [&](const std::string& user) {
+        std::set<std::string> out;
+        Answer a = call(user, "GET", "/v1/blueprints");
+        EXPECT_EQ(a.status, 200) << a.raw.body();
+        for (const json::value& item : a.body.at("items").as_array()) {
+            out.insert(std::string(item.at("name").as_string()));
+        }
+        return out;
+    };
+    EXPECT_EQ(names("carla"), (std::set<std::string>{"Pipeline", "TicketFlow"}));
+    EXPECT_EQ(names("bruno"), (std::set<std::string>{"Pipeline", "TicketFlow"}));
+    EXPECT_EQ(names("dan"), (std::set<std::string>{"Pipeline"}));
+    EXPECT_EQ(names("amelie"), (std::set<std::string>{"Pipeline"})); // files requests, not a member
+    // Answered exactly as a blueprint that does not exist.
+    for (const std::string path :
+         {"/v1/blueprints/TicketFlow", "/v1/blueprints/TicketFlow/diagram?format=dot"}) {
+        Answer hidden = call("dan", "GET", path);
+        EXPECT_EQ(hidden.status, 404) << path << ": " << hidden.raw.body();
+        EXPECT_EQ(hidden.body.at("detail").as_string(), "no blueprint \"TicketFlow\"");
+    }
+    // Not even the name leaks through a suggestion.
+    Answer near = call("dan", "GET", "/v1/blueprints/TicketFlo");
+    EXPECT_EQ(near.status, 404);
+    EXPECT_EQ(near.raw.body().find("TicketFlow"), std::string::npos) << near.raw.body();
+    EXPECT_EQ(call("carla", "GET", "/v1/blueprints/TicketFlow").status, 200);
+    EXPECT_EQ(call("bruno", "GET", "/v1/blueprints/TicketFlow/diagram?format=dot").status, 200);
+    EXPECT_EQ(call("carla", "GET", "/v1/blueprints/TicketFlow/diagram?format=dot").status, 200);
+    EXPECT_NE(call("carla", "GET", "/v1/blueprints/TicketFlo").raw.body().find("TicketFlow"),
+              std::string::npos);
+    EXPECT_EQ(call("dan", "GET", "/v1/blueprints/Pipeline").status, 200);
+}
+
+TEST_P(RecordsTest, TeamPublishRefusesEveryDeclarationOutsideTheTeamspace) {
+    const std::string own_teamspace =
+        R"(teamspace Support {\n  members carla\n  admins carla\n  module Tickets {\n)"
+        R"(    field subject: text required\n    field status: picklist [\"New\", \"Done\"] )"
+        R"(default \"New\"\n  }\n}\n)";
+    struct Case {
+        std::string source;
+        std::string names; // what the 403 must name
+    };
+    const std::vector<Case> cases = {
+        {R"(role Sneaky\n)", "role Sneaky"},
+        {R"(user eve { name \"Eve\" }\n)", "user eve"},
+        {R"(module Leads {\n  field name: text\n}\n)", "org module Leads"},
+        {R"(teamspace Field {\n  members amelie\n}\n)", "teamspace Field"},
+        {R"(teamspace Other {\n  members dan\n  module Notes {\n    field t: text\n  }\n}\n)",
+         "teamspace Other"},
+        {R"(blueprint Mine on Deals.stage {\n  transition Go from Open to Won { by owner }\n}\n)",
+         "blueprint Mine on Deals"},
+        {R"(blueprint Mine on Tickets.status {\n  transition Go from New to Done {\n)"
+         R"(    by owner\n    then create Deals { title = subject }\n  }\n}\n)",
+         "blueprint Mine: create Deals"},
+        {R"(blueprint Mine on Tickets.status {\n  transition Go from New to Done {\n)"
+         R"(    by owner\n    then request Field.Asks { title = subject }\n  }\n}\n)",
+         "blueprint Mine: request into Field.Asks"},
+        {R"(blueprint Mine on Tickets.status {\n  sla \"New\" within 1d {\n)"
+         R"(    then create Deals { title = subject }\n  }\n}\n)",
+         "blueprint Mine: create Deals"},
+    };
+    for (const Case& c : cases) {
+        Answer a = call("carla", "PUT", "/v1/teamspaces/Support/definitions",
+                        R"({"files": {"extra.flow": ")" + c.source + R"("}})");
+        EXPECT_EQ(a.status, 403) << c.source << ": " << a.raw.body();
+        const std::string detail =
+            a.body.is_object() ? std::string(a.body.at("detail").as_string()) : "";
+        EXPECT_NE(detail.find("extra.flow"), std::string::npos) << detail;
+        EXPECT_NE(detail.find(c.names), std::string::npos) << c.names << " in " << detail;
+        EXPECT_NE(detail.find("line "), std::string::npos) << detail;
+        if (a.body.is_object()) {
+            EXPECT_EQ(a.body.at("errors").at(0).at("field").as_string(), "files.extra.flow");
+        }
+    }
+    // Replacing the org file is refused too, naming what it declares now.
+    Answer org = call("carla", "PUT", "/v1/teamspaces/Support/definitions",
+                      R"({"files": {"test.flow": ")" + own_teamspace + R"("}})");
+    EXPECT_EQ(org.status, 403) << org.raw.body();
+    EXPECT_NE(org.raw.body().find("as published now"), std::string::npos) << org.raw.body();
+    EXPECT_EQ(call("amelie", "GET", "/healthz").body.at("definitions_version").as_int64(), 1);
+    // The teamspace's own things pass: a blueprint on its module, acting on its own records.
+    Answer ok = call("carla", "PUT", "/v1/teamspaces/Support/definitions",
+                     R"({"files": {"support.flow": )"
+                     R"("blueprint TicketFlow on Tickets.status {\n)"
+                     R"(  transition Close from New to Done {\n    by owner\n)"
+                     R"(    then set subject = \"closed\"\n    then notify owner \"done\"\n  }\n}\n"}})");
+    EXPECT_EQ(ok.status, 200) << ok.raw.body();
+    EXPECT_EQ(call("dan", "PUT", "/v1/teamspaces/Support/definitions",
+                   R"({"files": {"support.flow": "# nothing\n"}})")
+                  .status,
+              403);
+    EXPECT_EQ(call("carla", "PUT", "/v1/teamspaces/Nowhere/definitions",
+                   R"({"files": {"support.flow": "# nothing\n"}})")
+                  .status,
+              404);
+}
+
+
+TEST_P(RecordsTest, EveryWriteRouteRefusesBadBodiesWithTheRightProblem) {
+    const std::string deal = create_deal();
+    const std::string other = create_deal(R"({"title": "Other", "amount": 5})");
+    struct Route {
+        std::string user, method, target;
+        std::string wrong_type; // a body with one member of the wrong JSON type
+        std::string member;     // the member it names
+    };
+    const std::vector<Route> routes = {
+        {"amelie", "POST", "/v1/modules/Deals/records", R"({"fields": "Acme"})", "fields"},
+        {"amelie", "PATCH", "/v1/modules/Deals/records/" + deal, R"({"fields": [1]})", "fields"},
+        {"amelie", "PATCH", "/v1/modules/Deals/records/" + deal,
+         R"({"fields": {"title": {"a": 1}}})", "fields.title"},
+        {"amelie", "POST", "/v1/modules/Deals/records/" + deal + "/transitions/Submit",
+         R"({"note": 5})", "note"},
+        {"amelie", "POST", "/v1/modules/Deals/records/" + deal + "/transitions/Submit",
+         R"({"checklist": "all"})", "checklist"},
+        {"amelie", "POST", "/v1/modules/Deals/transitions/Submit", R"({"ids": "1,2"})", "ids"},
+        {"bruno", "POST", "/v1/modules/Deals/records/" + other + "/move",
+         R"({"state": 3, "reason": "x"})", "state"},
+        {"amelie", "POST", "/v1/teamspaces/Support/modules/Tickets/requests",
+         R"({"fields": true})", "fields"},
+        {"amelie", "POST", "/v1/definitions/check", R"({"files": ["a.flow"]})", "files"},
+        {"bruno", "PUT", "/v1/definitions", R"({"files": {"a.flow": 1}})", "files.a.flow"},
+        {"carla", "PUT", "/v1/teamspaces/Support/definitions", R"({"files": null})", "files"},
+        {"amelie", "POST", "/v1/diagram?blueprint=Pipeline", R"({"files": 7})", "files"},
+    };
+    const auto raw = [&](const Route& r, const std::string& body, const std::string& type) {
+        Client client(server_->port());
+        std::vector<std::pair<std::string, std::string>> headers = {
+            {"Authorization", "Bearer t-" + r.user}};
+        if (!type.empty()) {
+            headers.emplace_back("Content-Type", type);
+        }
+        Answer a;
+        a.raw = client.request(r.method, r.target, body, headers);
+        a.status = static_cast<int>(a.raw.result_int());
+        boost::system::error_code ec;
+        a.body = json::parse(a.raw.body(), ec);
+        return a;
+    };
+    const auto expect_problem = [](const Answer& a, int status, const std::string& field,
+                                   const std::string& what) {
+        EXPECT_EQ(a.status, status) << what << ": " << a.raw.body();
+        EXPECT_EQ(std::string(a.raw[testing::http::field::content_type])
+                      .rfind("application/problem+json", 0),
+                  0u)
+            << what;
+        ASSERT_TRUE(a.body.is_object()) << what << ": " << a.raw.body();
+        EXPECT_EQ(a.body.at("status").as_int64(), status) << what;
+        EXPECT_FALSE(a.body.at("detail").as_string().empty()) << what;
+        if (!field.empty()) {
+            bool named = false;
+            for (const json::value& e : a.body.at("errors").as_array()) {
+                named = named || e.at("field").as_string() == field;
+            }
+            EXPECT_TRUE(named) << what << " does not name " << field << ": " << a.raw.body();
+        }
+    };
+    for (const Route& r : routes) {
+        const std::string what = r.method + " " + r.target;
+        SCOPED_TRACE(what);
+        expect_problem(raw(r, R"({"fields": )", "application/json"), 400, "", "truncated JSON");
+        expect_problem(raw(r, "{'a': 1}", "application/json"), 400, "", "not JSON");
+        expect_problem(raw(r, R"([1, 2])", "application/json"), 422, "", "an array");
+        expect_problem(raw(r, R"({"fields": {}})", "text/plain"), 415, "", "text/plain");
+        expect_problem(raw(r, R"({"fields": {}})", "application/x-www-form-urlencoded"), 415, "",
+                       "a form");
+        expect_problem(raw(r, R"({"bogus": 1})", "application/json"), 422, "bogus",
+                       "an unknown member");
+        expect_problem(raw(r, r.wrong_type, "application/json"), 422, r.member, "a wrong type");
+    }
+    // Nothing of that changed anything.
+    Answer d = call("amelie", "GET", "/v1/modules/Deals/records/" + deal);
+    EXPECT_EQ(d.body.at("version").as_int64(), 1);
+    EXPECT_EQ(call("amelie", "GET", "/healthz").body.at("definitions_version").as_int64(), 1);
+    EXPECT_TRUE(call("amelie", "GET", "/v1/me/requests?status=all")
+                    .body.at("items")
+                    .as_array()
+                    .empty());
+}
+
+TEST_P(RecordsTest, BadQueryParametersAndPathsAre400Or404NamingWhatIsWrong) {
+    const std::string deal = create_deal();
+    const std::string base = "/v1/modules/Deals/records/" + deal;
+    struct Case {
+        std::string user, method, target, body;
+        int status;
+        std::string field;
+    };
+    const std::vector<Case> cases = {
+        {"amelie", "GET", base + "/transitions?all=maybe", "", 400, "all"},
+        {"amelie", "POST", base + "/transitions/Submit?dry_run=yes", "{}", 400, "dry_run"},
+        {"amelie", "GET", "/v1/blueprints/Pipeline/diagram?format=gif", "", 400, "format"},
+        {"amelie", "POST", "/v1/diagram?format=svg", R"({"files": {"a.flow": ""}})", 400,
+         "blueprint"},
+        {"amelie", "GET", "/v1/modules/Deals/records?amount=lots", "", 400, ""},
+        {"amelie", "GET", "/v1/modules/Deals/records?nope=1", "", 400, "nope"},
+        {"amelie", "PATCH", base, R"({"fields": {"discount": 1}})", 400, "If-Match"},
+        {"amelie", "POST", "/v1/modules/Deals/records", R"({"fields": {"title": "x"}})", 400,
+         "Idempotency-Key"},
+        {"amelie", "GET", "/v1/modules/Deals/records/abc", "", 404, ""},
+        {"amelie", "GET", "/v1/modules/Deals/records/-1", "", 404, ""},
+        {"amelie", "GET", "/v1/modules/Nope/records", "", 404, ""},
+        {"amelie", "GET", base + "/history?limit=0", "", 400, "limit"},
+        {"amelie", "POST", base + "/transitions/Nope", "{}", 404, ""},
+        {"amelie", "POST", "/v1/teamspaces/Nowhere/modules/Tickets/requests",
+         R"({"fields": {}})", 404, ""},
+        {"amelie", "POST", "/v1/teamspaces/Support/modules/Deals/requests", R"({"fields": {}})",
+         404, ""},
+    };
+    for (const Case& c : cases) {
+        const std::string what = c.method + " " + c.target;
+        std::vector<std::pair<std::string, std::string>> headers;
+        if (c.field == "If-Match") {
+            headers.emplace_back("If-Match", "version one");
+        }
+        if (c.field == "Idempotency-Key") {
+            headers.emplace_back("Idempotency-Key", "");
+        }
+        Answer a = call(c.user, c.method, c.target, c.body, headers);
+        EXPECT_EQ(a.status, c.status) << what << ": " << a.raw.body();
+        ASSERT_TRUE(a.body.is_object()) << what << ": " << a.raw.body();
+        EXPECT_EQ(a.body.at("status").as_int64(), c.status) << what;
+        if (!c.field.empty()) {
+            ASSERT_TRUE(a.body.as_object().contains("errors")) << what << ": " << a.raw.body();
+            EXPECT_EQ(a.body.at("errors").at(0).at("field").as_string(), c.field)
+                << what << ": " << a.raw.body();
+        }
+    }
+    EXPECT_EQ(call("amelie", "GET", base).body.at("version").as_int64(), 1);
+}
+
+
+TEST_P(RecordsTest, ARequesterSeesTheRequestFieldsAndTheStateOnly) {
+    Answer team = call("carla", "PUT", "/v1/teamspaces/Support/definitions",
+                       R"({"files": {"support.flow": )"
+                       R"("blueprint TicketFlow on Tickets.status {\n)"
+                       R"(  transition Close from New to Done { by owner }\n}\n"}})");
+    ASSERT_EQ(team.status, 200) << team.raw.body();
+    Answer filed = call("amelie", "POST", "/v1/teamspaces/Support/modules/Tickets/requests",
+                        R"({"fields": {"subject": "Laptop broken"}})");
+    ASSERT_EQ(filed.status, 201) << filed.raw.body();
+    const std::string id(filed.body.at("id").as_string());
+    const std::string path = "/v1/modules/Tickets/records/" + id;
+    EXPECT_FALSE(filed.body.at("fields").as_object().contains("internal")) << filed.raw.body();
+    ASSERT_EQ(call("carla", "PATCH", path, R"({"fields": {"internal": "vip"}})").status, 200);
+    ASSERT_EQ(call("carla", "POST", path + "/transitions/Close", R"({"note": "fixed, vip"})")
+                  .status,
+              200);
+
+    const auto fields_of = [&](const std::string& user) {
+        Answer a = call(user, "GET", path);
+        EXPECT_EQ(a.status, 200) << a.raw.body();
+        return a.status == 200 ? a.body.at("fields").as_object() : json::object();
+    };
+    const json::object mine = fields_of("amelie");
+    EXPECT_EQ(mine.at("subject").as_string(), "Laptop broken");
+    EXPECT_EQ(mine.at("status").as_string(), "Done");
+    EXPECT_FALSE(mine.contains("internal"));
+    EXPECT_EQ(fields_of("carla").at("internal").as_string(), "vip");
+    EXPECT_EQ(fields_of("bruno").at("internal").as_string(), "vip");
+    Answer get = call("amelie", "GET", path);
+    EXPECT_EQ(get.body.at("requester").as_string(), "amelie");
+    EXPECT_EQ(get.body.at("assignee").as_string(), "carla");
+    EXPECT_EQ(get.raw.body().find("vip"), std::string::npos) << get.raw.body();
+
+    // "My requests", the history and the listing tell nothing more.
+    Answer listed = call("amelie", "GET", "/v1/me/requests?status=all");
+    ASSERT_EQ(listed.body.at("items").as_array().size(), 1u);
+    EXPECT_EQ(listed.raw.body().find("vip"), std::string::npos) << listed.raw.body();
+    Answer history = call("amelie", "GET", path + "/history");
+    ASSERT_EQ(history.status, 200) << history.raw.body();
+    ASSERT_EQ(history.body.at("items").as_array().size(), 3u) << history.raw.body();
+    EXPECT_EQ(history.raw.body().find("vip"), std::string::npos) << history.raw.body();
+    EXPECT_EQ(history.body.at("items").at(2).at("to").as_string(), "Done");
+    Answer theirs = call("carla", "GET", path + "/history");
+    EXPECT_NE(theirs.raw.body().find("vip"), std::string::npos) << theirs.raw.body();
+    EXPECT_EQ(call("amelie", "GET", "/v1/modules/Tickets/records?internal=vip")
+                  .body.at("items")
+                  .as_array()
+                  .size(),
+              0u);
+    EXPECT_EQ(call("amelie", "GET", "/v1/modules/Tickets/records?subject=Laptop%20broken")
+                  .body.at("items")
+                  .as_array()
+                  .size(),
+              1u);
+    EXPECT_EQ(call("carla", "GET", "/v1/modules/Tickets/records?internal=vip")
+                  .body.at("items")
+                  .as_array()
+                  .size(),
+              1u);
+}
+
+
+TEST_P(RecordsTest, ForbiddenAndUnknownAnswersOverSockets) {
+    const std::string deal = create_deal();
+    const std::string path = "/v1/modules/Deals/records/" + deal;
+    // Not the owner: 403, and the record stays.
+    Answer del = call("dan", "DELETE", path);
+    EXPECT_EQ(del.status, 403) << del.raw.body();
+    EXPECT_EQ(call("amelie", "GET", path).status, 200);
+    // A stale If-Match on DELETE: 409; a malformed one: 400 naming the header.
+    EXPECT_EQ(call("amelie", "DELETE", path, {}, {{"If-Match", "\"9\""}}).status, 409);
+    Answer bad = call("amelie", "DELETE", path, {}, {{"If-Match", "nine"}});
+    EXPECT_EQ(bad.status, 400);
+    EXPECT_EQ(bad.body.at("errors").at(0).at("field").as_string(), "If-Match");
+    // Unknown things are 404 on every route that names them.
+    for (const auto& [method, target] : std::vector<std::pair<std::string, std::string>>{
+             {"GET", "/v1/modules/Deals/records/424242"},
+             {"DELETE", "/v1/modules/Deals/records/424242"},
+             {"GET", "/v1/modules/Deals/records/424242/history"},
+             {"GET", "/v1/modules/Deals/records/424242/transitions"},
+             {"GET", "/v1/modules/Nope/records/1/history"},
+             {"GET", "/v1/blueprints/Nope"},
+             {"GET", "/v1/blueprints/Nope/diagram"},
+             {"GET", "/v1/nothing-here"}}) {
+        Answer a = call("amelie", method, target);
+        EXPECT_EQ(a.status, 404) << method << " " << target << ": " << a.raw.body();
+        EXPECT_TRUE(a.body.is_object() && a.body.as_object().contains("detail"))
+            << method << " " << target;
+    }
+    // A team module's record is 404 to an outsider on every route, never 403.
+    Answer filed = call("amelie", "POST", "/v1/teamspaces/Support/modules/Tickets/requests",
+                        R"({"fields": {"subject": "Printer"}})");
+    ASSERT_EQ(filed.status, 201) << filed.raw.body();
+    const std::string ticket =
+        "/v1/modules/Tickets/records/" + std::string(filed.body.at("id").as_string());
+    for (const auto& [method, target, body] :
+         std::vector<std::tuple<std::string, std::string, std::string>>{
+             {"GET", ticket, ""},
+             {"GET", ticket + "/history", ""},
+             {"GET", ticket + "/transitions", ""},
+             {"PATCH", ticket, R"({"fields": {"subject": "x"}})"},
+             {"DELETE", ticket, ""}}) {
+        Answer a = call("dan", method, target, body);
+        EXPECT_EQ(a.status, 404) << method << " " << target << ": " << a.raw.body();
+    }
+    // Org-admin-only routes.
+    EXPECT_EQ(call("amelie", "GET", "/v1/outbox").status, 403);
+    EXPECT_EQ(call("amelie", "PUT", "/v1/definitions", R"({"files": {"a.flow": ""}})").status,
+              403);
+    Answer move = call("dan", "POST", path + "/move", R"({"state": "Won", "reason": "x"})");
+    EXPECT_EQ(move.status, 403) << move.raw.body();
+    EXPECT_EQ(call("amelie", "GET", path).body.at("version").as_int64(), 1);
+}
+
 
 INSTANTIATE_TEST_SUITE_P(Stores, RecordsTest,
                          ::testing::Values(StoreKind::Sqlite, StoreKind::Postgres),

@@ -638,6 +638,173 @@ std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& info) {
     return info.param.name;
 }
 
+/// Every item of a paged read, walking pages of `limit` from cursor `first` until a short page.
+template <class Item, class Read, class Cursor>
+std::vector<Item> walk_pages(std::size_t limit, std::int64_t first, Read read, Cursor cursor_of) {
+    std::vector<Item> out;
+    std::int64_t cursor = first;
+    for (int guard = 0; guard < 1000; ++guard) {
+        const std::vector<Item> page = read(cursor, limit);
+        EXPECT_LE(page.size(), limit);
+        out.insert(out.end(), page.begin(), page.end());
+        if (page.size() < limit) {
+            return out;
+        }
+        cursor = cursor_of(page.back());
+    }
+    ADD_FAILURE() << "paging did not end";
+    return out;
+}
+
+TEST_P(StoreTest, PagedReadsWalkTheUnpagedOnesInOrder) {
+    const std::uint32_t ops = defs_->find_teamspace("Ops");
+    const std::uint32_t tickets = module("Tickets");
+    // Requests filed by bob, assigned round robin; deals with history, notifications, webhooks.
+    for (int k = 0; k < 7; ++k) {
+        auto r = engine_->file_request(ops, tickets, user("bob"),
+                                       {{field(tickets, "title"), Value::text("t" +
+                                                                               std::to_string(k))}});
+        ASSERT_TRUE(r.ok()) << r.error().to_string();
+    }
+    const auto a = deal("A");
+    const auto b = deal("B", "5", "bob");
+    for (int k = 0; k < 3; ++k) {
+        ASSERT_TRUE(go(a, "Submit").ok());
+        ASSERT_TRUE(go(a, "Reopen").ok());
+    }
+    ASSERT_TRUE(go(b, "Submit", "bob").ok());
+    const auto id_of_row = [](const engine::OutboxRow& o) { return o.id; };
+    const auto id_of_entry = [](const engine::HistoryEntry& h) { return h.id; };
+    const auto same_id = [](engine::RecordId id) { return id; };
+    const auto ids = [](const auto& items) {
+        std::vector<std::int64_t> out;
+        for (const auto& i : items) {
+            out.push_back(i.id);
+        }
+        return out;
+    };
+    for (const std::size_t limit : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{500}}) {
+        SCOPED_TRACE("limit " + std::to_string(limit));
+        // History: oldest first.
+        const auto history = store_->history(a);
+        ASSERT_EQ(history.size(), 7u);
+        const auto paged_history = walk_pages<engine::HistoryEntry>(
+            limit, 0, [&](std::int64_t c, std::size_t n) { return store_->history_page(a, c, n); },
+            id_of_entry);
+        EXPECT_EQ(ids(paged_history), ids(history));
+        ASSERT_EQ(paged_history.size(), history.size());
+        for (std::size_t k = 0; k < history.size(); ++k) {
+            EXPECT_EQ(paged_history[k].version, history[k].version);
+            EXPECT_EQ(paged_history[k].kind, history[k].kind);
+            EXPECT_EQ(paged_history[k].name, history[k].name);
+            EXPECT_EQ(paged_history[k].by, history[k].by);
+        }
+        EXPECT_TRUE(store_->history_page(a, history.back().id, limit).empty());
+        EXPECT_TRUE(store_->history_page(987654, 0, limit).empty());
+        // Notifications: newest first, `before` the last one shown.
+        const auto mine = store_->notifications(user("ann"));
+        ASSERT_EQ(mine.size(), 3u);
+        const auto paged_mine = walk_pages<engine::OutboxRow>(
+            limit, 0,
+            [&](std::int64_t c, std::size_t n) {
+                return store_->notifications_page(user("ann"), c, n);
+            },
+            id_of_row);
+        EXPECT_EQ(ids(paged_mine), ids(mine));
+        for (const auto& o : paged_mine) {
+            EXPECT_EQ(o.user, user("ann"));
+            EXPECT_EQ(o.kind, engine::OutboxKind::Notification);
+        }
+        EXPECT_TRUE(store_->notifications_page(user("ann"), mine.back().id, limit).empty());
+        // The outbox: oldest first, by kind and status.
+        const auto all = store_->outbox(std::nullopt);
+        EXPECT_EQ(ids(walk_pages<engine::OutboxRow>(
+                      limit, 0,
+                      [&](std::int64_t c, std::size_t n) {
+                          return store_->outbox_page(std::nullopt, std::nullopt, c, n);
+                      },
+                      id_of_row)),
+                  ids(all));
+        std::vector<engine::OutboxRow> hooks;
+        for (const auto& o : all) {
+            if (o.kind == engine::OutboxKind::Webhook) {
+                hooks.push_back(o);
+            }
+        }
+        ASSERT_EQ(hooks.size(), 4u);
+        EXPECT_EQ(ids(walk_pages<engine::OutboxRow>(
+                      limit, 0,
+                      [&](std::int64_t c, std::size_t n) {
+                          return store_->outbox_page(engine::OutboxKind::Webhook,
+                                                     engine::OutboxStatus::Pending, c, n);
+                      },
+                      id_of_row)),
+                  ids(hooks));
+        EXPECT_TRUE(store_
+                        ->outbox_page(engine::OutboxKind::Webhook, engine::OutboxStatus::Failed,
+                                      0, limit)
+                        .empty());
+        // Requests filed and records assigned: ascending ids.
+        const auto filed = store_->requested_by(user("bob"));
+        ASSERT_EQ(filed.size(), 7u);
+        EXPECT_EQ((walk_pages<engine::RecordId>(
+                      limit, 0,
+                      [&](std::int64_t c, std::size_t n) {
+                          return store_->requested_by_page(user("bob"), c, n);
+                      },
+                      same_id)),
+                  filed);
+        for (const char* who : {"ann", "bob", "cid"}) {
+            EXPECT_EQ((walk_pages<engine::RecordId>(
+                          limit, 0,
+                          [&](std::int64_t c, std::size_t n) {
+                              return store_->assigned_to_page(user(who), c, n);
+                          },
+                          same_id)),
+                      store_->assigned_to(user(who)))
+                << who;
+        }
+        EXPECT_TRUE(store_->requested_by_page(user("ann"), 0, limit).empty());
+        EXPECT_TRUE(store_->requested_by_page(user("bob"), filed.back(), limit).empty());
+    }
+    // A deleted request leaves the pages.
+    const auto filed = store_->requested_by(user("bob"));
+    engine::Record first = rec(filed.front());
+    ASSERT_TRUE(engine_->remove(filed.front(), first.owner).ok());
+    EXPECT_EQ(store_->requested_by_page(user("bob"), 0, 100),
+              std::vector<engine::RecordId>(filed.begin() + 1, filed.end()));
+}
+
+TEST_P(StoreTest, DefinitionsVersionsPagedNewestFirst) {
+    EXPECT_TRUE(store_->definitions_versions_page(0, 10).empty());
+    engine::PublishRequest req;
+    req.files = conformance_files();
+    req.user = "ann";
+    for (std::int64_t v = 1; v <= 5; ++v) {
+        req.expected_version = v - 1;
+        req.files[0].second += "\n# version " + std::to_string(v) + "\n";
+        auto out = engine_->publish(req);
+        ASSERT_TRUE(out.ok()) << out.error().to_string();
+    }
+    const auto all = store_->definitions_versions();
+    ASSERT_EQ(all.size(), 5u);
+    for (const std::size_t limit : {std::size_t{1}, std::size_t{2}, std::size_t{5}}) {
+        const auto paged = walk_pages<engine::DefinitionsVersion>(
+            limit, 0,
+            [&](std::int64_t c, std::size_t n) { return store_->definitions_versions_page(c, n); },
+            [](const engine::DefinitionsVersion& v) { return v.version; });
+        ASSERT_EQ(paged.size(), all.size());
+        for (std::size_t k = 0; k < all.size(); ++k) {
+            EXPECT_EQ(paged[k].version, all[k].version);
+            EXPECT_EQ(paged[k].published_by, "ann");
+            EXPECT_EQ(paged[k].summary, all[k].summary);
+            EXPECT_TRUE(paged[k].files.empty());
+        }
+    }
+    EXPECT_EQ(store_->definitions_versions_page(3, 10).front().version, 2);
+    EXPECT_TRUE(store_->definitions_versions_page(1, 10).empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, StoreTest, ::testing::ValuesIn(store_factories()), factory_name);
 
 } // namespace

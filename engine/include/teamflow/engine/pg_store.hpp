@@ -58,6 +58,20 @@ public:
     std::vector<RecordId> assigned_to(UserId user) const override;
     std::optional<StoredResponse> recall(std::string_view key) const override;
     void remember(std::string_view key, StoredResponse response) override;
+    // Paged reads (indexed).
+    std::vector<HistoryEntry> history_page(RecordId record, std::int64_t after,
+                                           std::size_t limit) const override;
+    std::vector<OutboxRow> outbox_page(std::optional<OutboxKind> kind,
+                                       std::optional<OutboxStatus> status, std::int64_t after,
+                                       std::size_t limit) const override;
+    std::vector<OutboxRow> notifications_page(UserId user, std::int64_t before,
+                                              std::size_t limit) const override;
+    std::vector<RecordId> requested_by_page(UserId user, RecordId after,
+                                            std::size_t limit) const override;
+    std::vector<RecordId> assigned_to_page(UserId user, RecordId after,
+                                           std::size_t limit) const override;
+    std::vector<DefinitionsVersion> definitions_versions_page(std::int64_t before,
+                                                              std::size_t limit) const override;
 
     /// Whether the database answers (`store-unavailable` otherwise); for health checks.
     Status ping() const;

@@ -328,6 +328,29 @@ public:
     virtual std::optional<StoredResponse> recall(std::string_view key) const = 0;
     /// Remembers an answer (the first one wins).
     virtual void remember(std::string_view key, StoredResponse response) = 0;
+
+    // Paged reads for the HTTP API's lists (additive). Each answers at most `limit` items past a
+    // cursor, in the order of the unpaged read above. The defaults read everything through those
+    // methods and cut; stores override them with indexed queries.
+    /// A record's history entries with id > `after`, oldest first.
+    virtual std::vector<HistoryEntry> history_page(RecordId record, std::int64_t after,
+                                                   std::size_t limit) const;
+    /// Outbox rows with id > `after`, oldest first; `kind` and `status` filter when given.
+    virtual std::vector<OutboxRow> outbox_page(std::optional<OutboxKind> kind,
+                                               std::optional<OutboxStatus> status,
+                                               std::int64_t after, std::size_t limit) const;
+    /// Notifications addressed to `user` with id < `before` (0: from the newest), newest first.
+    virtual std::vector<OutboxRow> notifications_page(UserId user, std::int64_t before,
+                                                      std::size_t limit) const;
+    /// Ids of live records filed by `user` (requester) with id > `after`, ascending.
+    virtual std::vector<RecordId> requested_by_page(UserId user, RecordId after,
+                                                    std::size_t limit) const;
+    /// Ids of live records assigned to `user` with id > `after`, ascending.
+    virtual std::vector<RecordId> assigned_to_page(UserId user, RecordId after,
+                                                   std::size_t limit) const;
+    /// Published versions below `before` (0: from the latest), newest first, without files.
+    virtual std::vector<DefinitionsVersion> definitions_versions_page(std::int64_t before,
+                                                                      std::size_t limit) const;
 };
 
 } // namespace teamflow::engine
