@@ -168,7 +168,8 @@ const Statement statements[] = {
      "UPDATE records SET module = $3, version = $4, owner = $5, created_by = $6, requester = $7, "
      "assignee = $8, created_at = $9, updated_at = $10, governed = $11, deleted = $12, "
      "state = $13, state_version = $14, state_entered_at = $15, parallel_done = $16::jsonb, "
-     "fields = $17::jsonb WHERE id = $1 AND version = $2"},
+     "fields = $17::jsonb WHERE id = $1 AND version = $2 AND NOT EXISTS (SELECT 1 FROM "
+     "definitions WHERE version > $18)"},
     {"rec_version", "SELECT version, deleted FROM records WHERE id = $1"},
     {"rec_next", "SELECT nextval('record_ids')"},
     {"rec_list",
@@ -647,11 +648,19 @@ Status PgStore::Impl::apply(pqxx::work& tx, const Definitions& d, const ChangeSe
             "rec_upd", r.id, w->expected_version, module, r.version, codec::user_key(d, r.owner),
             codec::user_key(d, r.created_by), codec::user_key(d, r.requester),
             codec::user_key(d, r.assignee), r.created_at, r.updated_at, r.governed, r.deleted,
-            state, r.state_version, r.state_entered_at, parallel, fields);
+            state, r.state_version, r.state_entered_at, parallel, fields, d.version);
         if (res.affected_rows() == 0) {
             const pqxx::result now = tx.exec_prepared("rec_version", r.id);
             if (now.empty() || now[0][1].as<bool>()) {
                 return make_error(ErrorCode::NotFound, fmt::format("no record {}", r.id));
+            }
+            if (now[0][0].as<std::int64_t>() == w->expected_version) {
+                // Another node published a newer version: a write decoded under older
+                // definitions could drop what they added. Refused until this node reloads.
+                return make_error(ErrorCode::Conflict,
+                                  fmt::format("the definitions changed (a version newer than {} "
+                                              "was published); retry",
+                                              d.version));
             }
             return make_error(ErrorCode::Conflict,
                               fmt::format("record {} is at version {}, not {}", r.id,

@@ -1,7 +1,10 @@
 // PostgreSQL publish notices: a publish committed through one store (node) is announced to the
-// listeners of every store on the same schema, and only of that schema. Needs
+// listeners of every store on the same schema, and only of that schema; a node still on older
+// definitions cannot overwrite records with them. Needs
 // TEAMFLOW_TEST_PG_URL (skipped without it, failed when CI is set).
 
+#include "teamflow/engine/clock.hpp"
+#include "teamflow/engine/definitions.hpp"
 #include "teamflow/engine/engine.hpp"
 #include "teamflow/engine/pg_store.hpp"
 
@@ -103,6 +106,61 @@ TEST_F(PgNotice, APublishIsAnnouncedToTheOtherStoresOfItsSchema) {
     auto none = b->await_publish_notice(200);
     ASSERT_TRUE(none.ok());
     EXPECT_FALSE(*none);
+}
+
+TEST_F(PgNotice, ANodeOnOlderDefinitionsCannotOverwriteRecords) {
+    auto a = open(schemas_[0]);
+    auto b = open(schemas_[0]);
+    ASSERT_TRUE(a && b);
+    const std::string v1 = "user ann { name \"Ann\" }\nmodule Notes {\n  field text: text\n}\n";
+    const std::string v2 =
+        "user ann { name \"Ann\" }\nmodule Notes {\n  field text: text\n  field extra: text\n}\n";
+    engine::DefinitionsVersion first;
+    first.version = 1;
+    first.files = {{"notes.flow", v1}};
+    auto defs1 = engine::compile_version(first);
+    ASSERT_TRUE(defs1.ok()) << defs1.error().to_string();
+    engine::TestClock clock;
+    engine::Engine node_a(defs1.value(), *a, clock);
+    engine::Engine node_b(defs1.value(), *b, clock);
+    engine::PublishRequest publish;
+    publish.files = first.files;
+    publish.user = "ann";
+    publish.expected_version = 0;
+    ASSERT_TRUE(node_a.publish(publish).ok());
+    const auto d1 = node_a.definitions();
+    const std::uint32_t notes = d1->find_module("Notes");
+    const engine::UserId ann = d1->find_user("ann");
+    auto created = node_a.create(
+        notes, ann, {{d1->modules[notes].find_assignable("text"), engine::Value::text("one")}});
+    ASSERT_TRUE(created.ok()) << created.error().to_string();
+    const engine::RecordId id = created->id;
+
+    // Node A publishes version 2 (a new field) and sets it; node B has not reloaded yet.
+    publish.files = {{"notes.flow", v2}};
+    publish.expected_version = 1;
+    ASSERT_TRUE(node_a.publish(publish).ok());
+    const auto d2 = node_a.definitions();
+    const std::uint32_t extra = d2->modules[notes].find_assignable("extra");
+    ASSERT_TRUE(node_a.update(id, ann, {{extra, engine::Value::text("kept")}}).ok());
+    auto stale = node_b.update(
+        id, ann, {{d1->modules[notes].find_assignable("text"), engine::Value::text("two")}});
+    ASSERT_FALSE(stale.ok());
+    EXPECT_EQ(stale.error().code, engine::ErrorCode::Conflict) << stale.error().to_string();
+    EXPECT_NE(stale.error().detail.find("definitions changed"), std::string::npos)
+        << stale.error().detail;
+
+    // Once B has loaded version 2, the same write goes through and keeps A's value.
+    ASSERT_EQ(node_b.load_latest().value(), 2);
+    ASSERT_TRUE(node_b
+                    .update(id, ann,
+                            {{d2->modules[notes].find_assignable("text"),
+                              engine::Value::text("two")}})
+                    .ok());
+    auto now = node_a.get(id, ann);
+    ASSERT_TRUE(now.ok());
+    EXPECT_EQ(now->fields[extra].s, "kept");
+    EXPECT_EQ(now->fields[d2->modules[notes].find_assignable("text")].s, "two");
 }
 
 } // namespace
