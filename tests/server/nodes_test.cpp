@@ -550,9 +550,18 @@ TEST_P(TwoNodesTest, AWebhookIsDeliveredOnceAndLaterWhenTheReceiverComesBack) {
     }
     // Refused while the receiver is down (each delivery tried, with back-off) …
     ASSERT_TRUE(eventually([&] { return receiver_.hits().size() >= 2 * deals; }));
-    Answer pending = call(a.port(), "bruno", "GET", "/v1/outbox?status=delivered");
-    ASSERT_EQ(pending.status, 200) << pending.raw;
-    EXPECT_TRUE(pending.body.at("items").as_array().empty());
+    Answer none = call(a.port(), "bruno", "GET", "/v1/outbox?status=delivered");
+    ASSERT_EQ(none.status, 200) << none.raw;
+    EXPECT_TRUE(none.body.at("items").as_array().empty());
+    // Both nodes count the shared backlog (in the store, without loading the rows).
+    for (std::uint16_t port : ports) {
+        Answer metrics = call(port, "bruno", "GET", "/metrics");
+        ASSERT_EQ(metrics.status, 200);
+        EXPECT_NE(metrics.raw.find(fmt::format("teamflow_outbox_backlog{{status=\"pending\"}} {}\n",
+                                               deals)),
+                  std::string::npos)
+            << metrics.raw;
+    }
     // … then delivered once it is back.
     receiver_.down = false;
     ASSERT_TRUE(eventually([&] {
@@ -575,6 +584,10 @@ TEST_P(TwoNodesTest, AWebhookIsDeliveredOnceAndLaterWhenTheReceiverComesBack) {
         EXPECT_EQ(n, 1) << key << " was delivered " << n << " times";
         EXPECT_EQ(bodies[key].size(), 1u) << key << ": every retry carries the same body";
     }
+    Answer drained = call(b.port(), "bruno", "GET", "/metrics");
+    EXPECT_NE(drained.raw.find("teamflow_outbox_backlog{status=\"pending\"} 0\n"),
+              std::string::npos)
+        << drained.raw;
     Answer outbox = call(a.port(), "bruno", "GET", "/v1/outbox?status=delivered");
     for (const json::value& row : outbox.body.at("items").as_array()) {
         EXPECT_GE(row.at("attempts").as_int64(), 2); // failed at least once, then delivered
