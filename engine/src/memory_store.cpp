@@ -436,6 +436,67 @@ Status MemoryStore::mark_outbox(std::int64_t id, OutboxStatus status, std::strin
     return make_error(ErrorCode::NotFound, fmt::format("no outbox row {}", id));
 }
 
+// --- several nodes: outbox claims and counts (additive) ------------------------------------
+
+std::vector<OutboxRow> MemoryStore::claim_outbox(std::int64_t now_ms, std::size_t limit,
+                                                 std::int64_t lease_ms) {
+    std::lock_guard lock(mu_);
+    std::vector<OutboxRow> out;
+    for (const OutboxRow& o : outbox_) {
+        if (out.size() >= limit) {
+            break;
+        }
+        if (o.status != OutboxStatus::Pending) {
+            continue;
+        }
+        OutboxSchedule& when = outbox_schedule_[o.id];
+        if (when.next_attempt_at <= now_ms && when.claimed_until <= now_ms) {
+            when.claimed_until = now_ms + lease_ms;
+            out.push_back(o);
+        }
+    }
+    return out;
+}
+
+Status MemoryStore::record_outbox_attempt(std::int64_t id, OutboxStatus status, std::string error,
+                                          std::int64_t next_attempt_ms) {
+    std::lock_guard lock(mu_);
+    for (OutboxRow& o : outbox_) {
+        if (o.id != id) {
+            continue;
+        }
+        if (o.status != OutboxStatus::Pending) {
+            return make_error(ErrorCode::Conflict,
+                              fmt::format("outbox row {} is no longer pending", id));
+        }
+        o.status = status;
+        ++o.attempts;
+        o.last_error = std::move(error);
+        if (status == OutboxStatus::Pending) {
+            outbox_schedule_[id] = OutboxSchedule{next_attempt_ms, 0};
+        } else {
+            outbox_schedule_.erase(id);
+        }
+        return Ok{};
+    }
+    return make_error(ErrorCode::NotFound, fmt::format("no outbox row {}", id));
+}
+
+std::int64_t MemoryStore::count_outbox(OutboxStatus status) const {
+    std::lock_guard lock(mu_);
+    return static_cast<std::int64_t>(std::count_if(
+        outbox_.begin(), outbox_.end(), [&](const OutboxRow& o) { return o.status == status; }));
+}
+
+std::int64_t MemoryStore::count_due_timers(std::int64_t now) const {
+    std::lock_guard lock(mu_);
+    std::int64_t n = 0;
+    for (const TimerSlot& t : timer_pool_) {
+        n += t.alive && t.timer.due <= now ? 1 : 0;
+    }
+    return n;
+}
+
 std::vector<RecordId> MemoryStore::list(std::uint32_t module, RecordId after,
                                         std::size_t limit) const {
     std::lock_guard lock(mu_);

@@ -23,6 +23,9 @@ namespace teamflow::engine {
 
 namespace {
 
+// The channel a publish is announced on (payload "<schema>:<version>").
+constexpr std::string_view publish_channel = "teamflow_publish";
+
 // --- schema ----------------------------------------------------------------------------------
 
 // Each migration runs once, in order, inside the transaction that holds the advisory lock. The
@@ -126,6 +129,13 @@ CREATE TABLE definition_files (
     PRIMARY KEY (version, position)
 );
 )sql",
+    // 2: outbox claims shared by several nodes: the next attempt (back-off, milliseconds since
+    // the epoch) and the lease of the node delivering the row.
+    R"sql(
+ALTER TABLE outbox ADD COLUMN next_attempt_at bigint NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN claimed_until bigint NOT NULL DEFAULT 0;
+CREATE INDEX outbox_deliverable ON outbox (id) WHERE status = 0;
+)sql",
 };
 
 constexpr int migration_count = static_cast<int>(sizeof migrations / sizeof migrations[0]);
@@ -158,7 +168,8 @@ const Statement statements[] = {
      "UPDATE records SET module = $3, version = $4, owner = $5, created_by = $6, requester = $7, "
      "assignee = $8, created_at = $9, updated_at = $10, governed = $11, deleted = $12, "
      "state = $13, state_version = $14, state_entered_at = $15, parallel_done = $16::jsonb, "
-     "fields = $17::jsonb WHERE id = $1 AND version = $2"},
+     "fields = $17::jsonb WHERE id = $1 AND version = $2 AND NOT EXISTS (SELECT 1 FROM "
+     "definitions WHERE version > $18)"},
     {"rec_version", "SELECT version, deleted FROM records WHERE id = $1"},
     {"rec_next", "SELECT nextval('record_ids')"},
     {"rec_list",
@@ -251,6 +262,21 @@ const Statement statements[] = {
     {"def_page",
      "SELECT version, published_by, published_at, summary FROM definitions WHERE "
      "($1::bigint <= 0 OR version < $1::bigint) ORDER BY version DESC LIMIT $2"},
+    // Outbox claims (several nodes): SKIP LOCKED while the claim runs, then the lease in
+    // claimed_until; the back-off in next_attempt_at.
+    {"out_claim",
+     "UPDATE outbox o SET claimed_until = $2 FROM (SELECT id FROM outbox WHERE status = 0 AND "
+     "next_attempt_at <= $1 AND claimed_until <= $1 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) "
+     "c WHERE o.id = c.id RETURNING o.id, o.kind, o.record, o.module, o.recipient, o.text, o.url, "
+     "o.payload, o.created_at, o.status, o.attempts, o.last_error"},
+    {"out_attempt",
+     "UPDATE outbox SET status = $2, attempts = attempts + 1, last_error = $3, "
+     "next_attempt_at = $4, claimed_until = 0 WHERE id = $1 AND status = 0"},
+    {"out_exists", "SELECT status FROM outbox WHERE id = $1"},
+    {"out_count", "SELECT count(*) FROM outbox WHERE status = $1"},
+    {"tm_count", "SELECT count(*) FROM timers WHERE due <= $1"},
+    {"def_version", "SELECT coalesce(max(version), 0) FROM definitions"},
+    {"def_notify", "SELECT pg_notify($1, $2)"},
 };
 
 #undef TF_RECORD_COLUMNS
@@ -474,7 +500,42 @@ struct PgStore::Impl {
     static OutboxRow decode_outbox(const Definitions& d, const pqxx::row& row);
 
     static Status apply(pqxx::work& tx, const Definitions& d, const ChangeSet& cs);
+
+    // Publish notices (LISTEN on a dedicated connection, outside the pool).
+    struct Receiver;
+    std::mutex listen_mu;
+    std::unique_ptr<pqxx::connection> listen_conn;
+    std::unique_ptr<Receiver> receiver;
+    bool noticed = false;
+
+    /// "<schema>:<version>": listeners of other schemas on the same database ignore it.
+    std::string publish_payload(std::int64_t version) const {
+        return fmt::format("{}:{}", options.schema.empty() ? "public" : options.schema, version);
+    }
+    void close_listener();
+    ~Impl();
 };
+
+struct PgStore::Impl::Receiver final : pqxx::notification_receiver {
+    Receiver(pqxx::connection_base& c, Impl& impl)
+        : pqxx::notification_receiver(c, std::string(publish_channel)), owner(impl),
+          prefix((impl.options.schema.empty() ? std::string("public") : impl.options.schema) +
+                 ":") {}
+    void operator()(const std::string& payload, int) override {
+        if (payload.rfind(prefix, 0) == 0) {
+            owner.noticed = true;
+        }
+    }
+    Impl& owner;
+    std::string prefix;
+};
+
+void PgStore::Impl::close_listener() {
+    receiver.reset(); // before its connection
+    listen_conn.reset();
+}
+
+PgStore::Impl::~Impl() { close_listener(); }
 
 bool PgStore::Impl::decode_record(const Definitions& d, RecordId id, const pqxx::row& row,
                                   Record& out) {
@@ -609,11 +670,19 @@ Status PgStore::Impl::apply(pqxx::work& tx, const Definitions& d, const ChangeSe
             "rec_upd", r.id, w->expected_version, module, r.version, codec::user_key(d, r.owner),
             codec::user_key(d, r.created_by), codec::user_key(d, r.requester),
             codec::user_key(d, r.assignee), r.created_at, r.updated_at, r.governed, r.deleted,
-            state, r.state_version, r.state_entered_at, parallel, fields);
+            state, r.state_version, r.state_entered_at, parallel, fields, d.version);
         if (res.affected_rows() == 0) {
             const pqxx::result now = tx.exec_prepared("rec_version", r.id);
             if (now.empty() || now[0][1].as<bool>()) {
                 return make_error(ErrorCode::NotFound, fmt::format("no record {}", r.id));
+            }
+            if (now[0][0].as<std::int64_t>() == w->expected_version) {
+                // Another node published a newer version: a write decoded under older
+                // definitions could drop what they added. Refused until this node reloads.
+                return make_error(ErrorCode::Conflict,
+                                  fmt::format("the definitions changed (a version newer than {} "
+                                              "was published); retry",
+                                              d.version));
             }
             return make_error(ErrorCode::Conflict,
                               fmt::format("record {} is at version {}, not {}", r.id,
@@ -890,6 +959,11 @@ Status PgStore::commit(const ChangeSet& changes) {
         Status s = impl_->apply(tx, *d, changes);
         if (!s) {
             throw Refused{std::move(s.error())};
+        }
+        if (changes.publish) {
+            // Delivered to the other nodes' listeners when (and only if) this commits.
+            tx.exec_prepared("def_notify", std::string(publish_channel),
+                             impl_->publish_payload(changes.publish->version));
         }
         tx.commit();
         return Ok{};
@@ -1197,6 +1271,104 @@ Status PgStore::ping() const {
         return r.error();
     }
     return Ok{};
+}
+
+// --- several nodes: outbox claims, counts, publish notices (additive) -------------------------
+
+std::vector<OutboxRow> PgStore::claim_outbox(std::int64_t now_ms, std::size_t limit,
+                                             std::int64_t lease_ms) {
+    const auto d = impl_->definitions();
+    if (!d) {
+        return {};
+    }
+    return impl_->read<std::vector<OutboxRow>>(
+        [&](pqxx::connection& c) {
+            pqxx::work tx(c);
+            std::vector<OutboxRow> out;
+            const auto n = static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX));
+            for (const auto& row : tx.exec_prepared("out_claim", now_ms, now_ms + lease_ms, n)) {
+                out.push_back(impl_->decode_outbox(*d, row));
+            }
+            tx.commit();
+            std::sort(out.begin(), out.end(),
+                      [](const OutboxRow& a, const OutboxRow& b) { return a.id < b.id; });
+            return out;
+        },
+        {});
+}
+
+Status PgStore::record_outbox_attempt(std::int64_t id, OutboxStatus status, std::string error,
+                                      std::int64_t next_attempt_ms) {
+    auto r = impl_->run([&](pqxx::connection& c) -> int {
+        pqxx::nontransaction tx(c);
+        if (tx.exec_prepared("out_attempt", id, static_cast<int>(status), error, next_attempt_ms)
+                .affected_rows() > 0) {
+            return 1;
+        }
+        return tx.exec_prepared("out_exists", id).empty() ? 0 : -1;
+    });
+    if (!r) {
+        return r.error();
+    }
+    if (*r == 0) {
+        return make_error(ErrorCode::NotFound, fmt::format("no outbox row {}", id));
+    }
+    if (*r < 0) {
+        return make_error(ErrorCode::Conflict, fmt::format("outbox row {} is no longer pending", id));
+    }
+    return Ok{};
+}
+
+std::int64_t PgStore::count_outbox(OutboxStatus status) const {
+    return impl_->read<std::int64_t>(
+        [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            return tx.exec_prepared("out_count", static_cast<int>(status))[0][0]
+                .as<std::int64_t>();
+        },
+        0);
+}
+
+std::int64_t PgStore::count_due_timers(std::int64_t now) const {
+    return impl_->read<std::int64_t>(
+        [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            return tx.exec_prepared("tm_count", now)[0][0].as<std::int64_t>();
+        },
+        0);
+}
+
+std::int64_t PgStore::latest_definitions_version() const {
+    return impl_->read<std::int64_t>(
+        [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            return tx.exec_prepared("def_version")[0][0].as<std::int64_t>();
+        },
+        -1);
+}
+
+Result<bool> PgStore::await_publish_notice(int timeout_ms) {
+    std::lock_guard lock(impl_->listen_mu);
+    try {
+        if (!impl_->listen_conn) {
+            impl_->listen_conn = std::make_unique<pqxx::connection>(impl_->options.url);
+            impl_->receiver = std::make_unique<Impl::Receiver>(*impl_->listen_conn, *impl_);
+            impl_->noticed = false;
+        }
+        const long ms = std::max(0, timeout_ms);
+        impl_->listen_conn->await_notification(ms / 1000, (ms % 1000) * 1000);
+        // libpq does not always notice a server that went away while waiting: ask.
+        if (!impl_->listen_conn->is_open()) {
+            throw pqxx::broken_connection("the listening connection was closed");
+        }
+        const bool noticed = impl_->noticed;
+        impl_->noticed = false;
+        return noticed;
+    } catch (const std::exception& e) {
+        impl_->close_listener();
+        return store_error(ErrorCode::StoreUnavailable,
+                           fmt::format("the listening connection failed: {}", e.what()));
+    }
 }
 
 std::string PgStore::last_read_error() const {

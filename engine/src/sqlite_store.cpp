@@ -144,6 +144,12 @@ CREATE TABLE definition_files (
     PRIMARY KEY (version, position)
 ) WITHOUT ROWID;
 )sql",
+    // 2: outbox claims: the next attempt (back-off, milliseconds since the epoch) and the lease
+    // of the dispatcher delivering the row (a second process on the same file skips it).
+    R"sql(
+ALTER TABLE outbox ADD COLUMN next_attempt_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 static_assert(std::size(migrations) == SqliteStore::schema_version);
 
@@ -1027,6 +1033,112 @@ Status SqliteStore::mark_outbox(std::int64_t id, OutboxStatus status, std::strin
         return Ok{};
     } catch (const SqlError& e) {
         return to_error(e);
+    }
+}
+
+// --- several nodes: outbox claims and counts (additive) ------------------------------------
+
+std::vector<OutboxRow> SqliteStore::claim_outbox(std::int64_t now_ms, std::size_t limit,
+                                                 std::int64_t lease_ms) {
+    const auto defs = impl_->bound();
+    std::vector<OutboxRow> out;
+    if (!defs) {
+        return out;
+    }
+    std::lock_guard lock(impl_->write_mu);
+    Conn& w = impl_->writer;
+    try {
+        w.prepare("BEGIN IMMEDIATE").run();
+        {
+            Stmt s = w.prepare(
+                "SELECT id, kind, record, module, recipient, text, url, payload, created_at, "
+                "status, attempts, last_error FROM outbox WHERE status = 0 AND "
+                "next_attempt_at <= ? AND claimed_until <= ? ORDER BY id LIMIT ?");
+            s.bind(1, now_ms).bind(2, now_ms);
+            s.bind(3, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+            while (s.step()) {
+                out.push_back(impl_->decode_outbox(*defs, s));
+            }
+        }
+        for (const OutboxRow& o : out) {
+            w.prepare("UPDATE outbox SET claimed_until = ? WHERE id = ?")
+                .bind(1, now_ms + lease_ms)
+                .bind(2, o.id)
+                .run();
+        }
+        w.prepare("COMMIT").run();
+    } catch (const SqlError& e) {
+        if (sqlite3_get_autocommit(w.db()) == 0) {
+            sqlite3_exec(w.db(), "ROLLBACK", nullptr, nullptr, nullptr);
+        }
+        impl_->note(e);
+        out.clear();
+    }
+    return out;
+}
+
+Status SqliteStore::record_outbox_attempt(std::int64_t id, OutboxStatus status, std::string error,
+                                          std::int64_t next_attempt_ms) {
+    std::lock_guard lock(impl_->write_mu);
+    try {
+        Conn& w = impl_->writer;
+        w.prepare("UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, "
+                  "next_attempt_at = ?, claimed_until = 0 WHERE id = ? AND status = 0")
+            .bind(1, static_cast<std::int64_t>(status))
+            .bind(2, error)
+            .bind(3, next_attempt_ms)
+            .bind(4, id)
+            .run();
+        if (w.changes() > 0) {
+            return Ok{};
+        }
+        Stmt q = w.prepare("SELECT status FROM outbox WHERE id = ?");
+        q.bind(1, id);
+        if (!q.step()) {
+            return make_error(ErrorCode::NotFound, fmt::format("no outbox row {}", id));
+        }
+        return make_error(ErrorCode::Conflict,
+                          fmt::format("outbox row {} is no longer pending", id));
+    } catch (const SqlError& e) {
+        return to_error(e);
+    }
+}
+
+std::int64_t SqliteStore::count_outbox(OutboxStatus status) const {
+    try {
+        return impl_->read([&](Conn& c) -> std::int64_t {
+            Stmt s = c.prepare("SELECT count(*) FROM outbox WHERE status = ?");
+            s.bind(1, static_cast<std::int64_t>(status));
+            return s.step() ? s.integer(0) : 0;
+        });
+    } catch (const SqlError& e) {
+        impl_->note(e);
+        return 0;
+    }
+}
+
+std::int64_t SqliteStore::count_due_timers(std::int64_t now) const {
+    try {
+        return impl_->read([&](Conn& c) -> std::int64_t {
+            Stmt s = c.prepare("SELECT count(*) FROM timers WHERE due <= ?");
+            s.bind(1, now);
+            return s.step() ? s.integer(0) : 0;
+        });
+    } catch (const SqlError& e) {
+        impl_->note(e);
+        return 0;
+    }
+}
+
+std::int64_t SqliteStore::latest_definitions_version() const {
+    try {
+        return impl_->read([&](Conn& c) -> std::int64_t {
+            Stmt s = c.prepare("SELECT coalesce(max(version), 0) FROM definitions");
+            return s.step() ? s.integer(0) : 0;
+        });
+    } catch (const SqlError& e) {
+        impl_->note(e);
+        return -1;
     }
 }
 

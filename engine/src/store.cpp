@@ -148,4 +148,36 @@ std::vector<DefinitionsVersion> Store::definitions_versions_page(std::int64_t be
     return out;
 }
 
+// --- Background work shared by several nodes (additive) ---------------------------------------
+
+std::vector<OutboxRow> Store::claim_outbox(std::int64_t now_ms, std::size_t limit,
+                                           std::int64_t lease_ms) {
+    (void)now_ms;
+    (void)lease_ms;
+    std::vector<OutboxRow> rows = outbox(OutboxStatus::Pending);
+    if (rows.size() > limit) {
+        rows.resize(limit);
+    }
+    return rows;
+}
+
+Status Store::record_outbox_attempt(std::int64_t id, OutboxStatus status, std::string error,
+                                    std::int64_t next_attempt_ms) {
+    (void)next_attempt_ms;
+    return mark_outbox(id, status, std::move(error));
+}
+
+std::int64_t Store::count_outbox(OutboxStatus status) const {
+    return static_cast<std::int64_t>(outbox(status).size());
+}
+
+std::int64_t Store::count_due_timers(std::int64_t now) const {
+    return static_cast<std::int64_t>(due_timers(now, static_cast<std::size_t>(-1)).size());
+}
+
+std::int64_t Store::latest_definitions_version() const {
+    const auto latest = latest_definitions();
+    return latest ? latest->version : 0;
+}
+
 } // namespace teamflow::engine

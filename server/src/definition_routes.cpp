@@ -93,8 +93,10 @@ Decoded<Files> parse_files(const Request& request) {
     return out;
 }
 
-/// Publishes `files` and answers as the contract says.
-Response publish(const Call& call, const Request& request, Context& context, Files files) {
+/// Publishes `files` and answers as the contract says. `base_version` (without `If-Match`): the
+/// version the files were merged into, so a publish by another node meanwhile is a conflict.
+Response publish(const Call& call, const Request& request, Context& context, Files files,
+                 std::int64_t base_version = -1) {
     auto if_match = parse_if_match(request);
     if (auto* r = std::get_if<Response>(&if_match)) {
         return std::move(*r);
@@ -103,7 +105,8 @@ Response publish(const Call& call, const Request& request, Context& context, Fil
     engine::PublishRequest pr;
     pr.files = std::move(files);
     pr.user = context.user;
-    pr.expected_version = im.kind == IfMatch::Kind::Versions ? im.expected_version() : -1;
+    pr.expected_version =
+        im.kind == IfMatch::Kind::Versions ? im.expected_version() : base_version;
     engine::PublishReport report;
     auto out = call.host.publish(pr, report);
     if (!out) {
@@ -322,7 +325,7 @@ Response put_team_definitions(const Call& call, const Request& request, Context&
                 }
             }
         }
-        return publish(call, request, context, std::move(merged));
+        return publish(call, request, context, std::move(merged), latest->version);
     });
 }
 

@@ -169,11 +169,66 @@ std::shared_ptr<const dsl::DefinitionSet> EngineHost::published_set() const {
 engine::Result<engine::PublishOutcome> EngineHost::publish(const engine::PublishRequest& request,
                                                            engine::PublishReport& report) {
     std::lock_guard lock(set_mu_);
-    auto out = engine_->publish(request, &report);
-    if (out) {
-        set_ = report.set;
+    // Never publish from definitions older than the store's (another node published): the new
+    // version is checked against, and records are migrated from, the engine's current version.
+    engine::PublishRequest guarded = request;
+    for (int attempt = 0;; ++attempt) {
+        if (auto loaded = reload_locked(); !loaded) {
+            return loaded.error();
+        }
+        if (request.expected_version < 0) {
+            guarded.expected_version = engine_->definitions()->version;
+        }
+        report = engine::PublishReport{};
+        auto out = engine_->publish(guarded, &report);
+        if (out) {
+            set_ = report.set;
+            return out;
+        }
+        // Another node published meanwhile: load it; without If-Match, publish over it again.
+        if (out.error().code != engine::ErrorCode::Conflict || request.expected_version >= 0 ||
+            attempt >= 2) {
+            (void)reload_locked();
+            return out;
+        }
     }
-    return out;
+}
+
+engine::Result<std::int64_t> EngineHost::reload_if_newer() {
+    std::lock_guard lock(set_mu_);
+    return reload_locked();
+}
+
+engine::Result<std::int64_t> EngineHost::reload_locked() {
+    const std::int64_t current = engine_->definitions()->version;
+    const std::int64_t latest = store_->latest_definitions_version();
+    if (latest < 0) {
+        return engine::make_error(engine::ErrorCode::StoreUnavailable,
+                                  "the latest definitions version cannot be read from the store");
+    }
+    if (latest <= current) {
+        return current;
+    }
+    const auto version = store_->latest_definitions();
+    if (!version) {
+        return engine::make_error(engine::ErrorCode::StoreUnavailable,
+                                  fmt::format("definitions version {} cannot be read", latest));
+    }
+    if (version->version <= current) {
+        return current;
+    }
+    engine::PublishReport report;
+    auto defs = engine::compile_version(*version, &report);
+    if (!defs) {
+        return engine::make_error(
+            defs.error().code, fmt::format("definitions version {} in the store does not compile: {}",
+                                           version->version, defs.error().detail));
+    }
+    engine_->set_definitions(defs.value());
+    set_ = report.set;
+    log_event(LogLevel::Info, "definitions reloaded",
+              {{"version", version->version}, {"previous", current}});
+    return version->version;
 }
 
 engine::UserId EngineHost::user_id(const engine::Definitions& defs, std::string_view name) const {
@@ -189,6 +244,7 @@ void EngineHost::start_background() {
     stopping_ = false;
     timer_thread_ = std::thread([this] { timer_loop(); });
     outbox_thread_ = std::thread([this] { outbox_loop(); });
+    definitions_thread_ = std::thread([this] { definitions_loop(); });
 }
 
 void EngineHost::stop_background() {
@@ -203,6 +259,14 @@ void EngineHost::stop_background() {
     if (outbox_thread_.joinable()) {
         outbox_thread_.join();
     }
+    if (definitions_thread_.joinable()) {
+        definitions_thread_.join();
+    }
+}
+
+bool EngineHost::stopping() {
+    std::lock_guard lock(bg_mu_);
+    return stopping_;
 }
 
 void EngineHost::poke() {
@@ -258,46 +322,106 @@ void EngineHost::outbox_loop() {
     }
 }
 
+std::chrono::milliseconds webhook_backoff(int attempt) {
+    const int shift = std::clamp(attempt - 1, 0, 8);
+    return std::min(std::chrono::milliseconds(250LL << shift), std::chrono::milliseconds(60000));
+}
+
+namespace {
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+} // namespace
+
 void EngineHost::deliver_pending() {
-    const auto now = std::chrono::steady_clock::now();
+    // Rows are claimed from the store with a lease (several nodes never deliver one row at the
+    // same time), and every attempt is recorded there with its back-off (shared by the nodes and
+    // kept across restarts). The lease covers a whole batch of attempts that all time out.
+    constexpr std::size_t batch = 8;
     const int max_attempts = std::max(1, config_.webhooks.max_attempts);
-    for (const engine::OutboxRow& row : store_->outbox(engine::OutboxStatus::Pending)) {
-        {
-            std::lock_guard lock(bg_mu_);
-            if (stopping_) {
-                return;
+    const int timeout_ms = std::max(1, config_.webhooks.timeout_ms);
+    const std::int64_t lease_ms = static_cast<std::int64_t>(batch) * (timeout_ms + 1000) + 30000;
+    for (int round = 0; round < 64 && !stopping(); ++round) {
+        const std::vector<engine::OutboxRow> rows = store_->claim_outbox(now_ms(), batch, lease_ms);
+        for (const engine::OutboxRow& row : rows) {
+            if (stopping()) {
+                return; // the rest come back when their lease runs out
+            }
+            if (row.kind == engine::OutboxKind::Notification) {
+                // In-app notifications are delivered by being listed (`/v1/me/notifications`).
+                (void)store_->record_outbox_attempt(row.id, engine::OutboxStatus::Delivered, "", 0);
+                continue;
+            }
+            const std::string error =
+                post_webhook(row.url, row.payload, fmt::format("teamflow-outbox-{}", row.id),
+                             timeout_ms);
+            engine::Status recorded = engine::Ok{};
+            const int attempts = row.attempts + 1;
+            if (error.empty()) {
+                recorded =
+                    store_->record_outbox_attempt(row.id, engine::OutboxStatus::Delivered, "", 0);
+            } else if (attempts >= max_attempts) {
+                recorded =
+                    store_->record_outbox_attempt(row.id, engine::OutboxStatus::Failed, error, 0);
+                log_event(LogLevel::Warn,
+                          fmt::format("webhook {} failed for good after {} attempts: {}", row.id,
+                                      attempts, error));
+            } else {
+                recorded = store_->record_outbox_attempt(
+                    row.id, engine::OutboxStatus::Pending, error,
+                    now_ms() + webhook_backoff(attempts).count());
+            }
+            if (!recorded) {
+                log_event(LogLevel::Warn, fmt::format("webhook {}: the attempt was not recorded: {}",
+                                                      row.id, recorded.error().detail));
             }
         }
-        if (row.kind == engine::OutboxKind::Notification) {
-            // In-app notifications are delivered by being listed (`/v1/me/notifications`).
-            (void)store_->mark_outbox(row.id, engine::OutboxStatus::Delivered, "");
-            continue;
+        if (rows.size() < batch) {
+            return;
         }
-        auto due = retry_at_.find(row.id);
-        if (due != retry_at_.end() && due->second > now) {
-            continue;
+    }
+}
+
+void EngineHost::definitions_loop() {
+    // Another node's publish: PostgreSQL sends a notice (LISTEN on a connection of its own);
+    // the latest version is also polled every few seconds in case the notice was missed (the
+    // listening connection dropped, or another kind of store).
+    using namespace std::chrono_literals;
+    constexpr auto poll_every = 3s;
+    auto* pg = dynamic_cast<engine::PgStore*>(store_.get());
+    auto next_poll = std::chrono::steady_clock::now() + poll_every;
+    bool listening = true;
+    while (!stopping()) {
+        bool check = false;
+        if (pg != nullptr && listening) {
+            auto noticed = pg->await_publish_notice(500);
+            if (!noticed) {
+                log_event(LogLevel::Warn, fmt::format("definitions watcher: {}; polling every {} s",
+                                                      noticed.error().detail, poll_every.count()));
+                listening = false; // try again after the next poll
+            } else {
+                check = *noticed;
+            }
+        } else {
+            std::unique_lock lock(bg_mu_);
+            bg_cv_.wait_for(lock, 500ms, [this] { return stopping_; });
         }
-        const std::string error =
-            post_webhook(row.url, row.payload, fmt::format("teamflow-outbox-{}", row.id),
-                         config_.webhooks.timeout_ms);
-        if (error.empty()) {
-            (void)store_->mark_outbox(row.id, engine::OutboxStatus::Delivered, "");
-            retry_at_.erase(row.id);
-            continue;
+        if (std::chrono::steady_clock::now() >= next_poll) {
+            check = true;
+            listening = true;
+            next_poll = std::chrono::steady_clock::now() + poll_every;
         }
-        const int attempts = row.attempts + 1;
-        if (attempts >= max_attempts) {
-            (void)store_->mark_outbox(row.id, engine::OutboxStatus::Failed, error);
-            retry_at_.erase(row.id);
-            log_event(LogLevel::Warn, fmt::format("webhook {} failed for good: {}", row.id, error));
-            continue;
+        if (check && !stopping()) {
+            auto loaded = reload_if_newer();
+            if (!loaded) {
+                log_event(LogLevel::Error,
+                          fmt::format("definitions watcher: {}", loaded.error().detail));
+            }
         }
-        (void)store_->mark_outbox(row.id, engine::OutboxStatus::Pending, error);
-        // 250 ms, 500 ms, 1 s, … up to one minute.
-        const int shift = std::min(attempts - 1, 8);
-        const auto backoff =
-            std::min(std::chrono::milliseconds(250LL << shift), std::chrono::milliseconds(60000));
-        retry_at_[row.id] = std::chrono::steady_clock::now() + backoff;
     }
 }
 

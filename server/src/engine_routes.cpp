@@ -314,12 +314,13 @@ void register_engine_routes(Service& service, const RouteDeps& deps) {
                 return;
             }
             engine::Store& store = host->store();
+            // Counted in the store (`count(*)`), never loaded.
             metrics.set_outbox_backlog(
-                "pending", static_cast<double>(store.outbox(engine::OutboxStatus::Pending).size()));
+                "pending", static_cast<double>(store.count_outbox(engine::OutboxStatus::Pending)));
             metrics.set_outbox_backlog(
-                "failed", static_cast<double>(store.outbox(engine::OutboxStatus::Failed).size()));
+                "failed", static_cast<double>(store.count_outbox(engine::OutboxStatus::Failed)));
             metrics.set_timers_due(
-                static_cast<double>(store.due_timers(host->engine().clock().now(), 100000).size()));
+                static_cast<double>(store.count_due_timers(host->engine().clock().now())));
         });
     }
     detail::register_definition_version_routes(service, deps.host);

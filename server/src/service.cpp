@@ -68,6 +68,19 @@ Response Service::run(Request& request, Context& context) {
         return bad_request(error);
     }
     RouteMatch match = router_.match(request.method, request.path);
+    // HEAD is GET without the body (the session leaves the body out), unless a route takes it.
+    if (request.method == "HEAD" && match.kind != RouteMatch::Kind::Found) {
+        RouteMatch get = router_.match("GET", request.path);
+        if (get.kind == RouteMatch::Kind::Found) {
+            match = std::move(get);
+        }
+    }
+    if (match.kind == RouteMatch::Kind::MethodNotAllowed &&
+        std::find(match.allow.begin(), match.allow.end(), "GET") != match.allow.end() &&
+        std::find(match.allow.begin(), match.allow.end(), "HEAD") == match.allow.end()) {
+        match.allow.emplace_back("HEAD");
+        std::sort(match.allow.begin(), match.allow.end());
+    }
     switch (match.kind) {
     case RouteMatch::Kind::BadPath:
         request.route = std::string(unmatched_route);

@@ -201,6 +201,7 @@ private:
         http::request<http::string_body> message = parser_->release();
         parser_.reset();
         keep_alive_ = message.keep_alive();
+        head_ = message.method() == http::verb::head;
         Request request;
         request.method = std::string(message.method_string());
         request.target = std::string(message.target());
@@ -247,6 +248,7 @@ private:
     void respond_now(Response response) {
         state_ = State::Handling;
         keep_alive_ = false;
+        head_ = false;
         write(shared_.service.finish(partial_request(), std::move(response), start_));
     }
 
@@ -262,9 +264,14 @@ private:
         for (auto& [name, value] : r.headers) {
             response_->set(name, value);
         }
-        response_->body() = std::move(r.body);
         response_->keep_alive(keep);
-        response_->prepare_payload();
+        if (head_) {
+            // HEAD: the headers GET would send (Content-Length included), no body.
+            response_->content_length(r.body.size());
+        } else {
+            response_->body() = std::move(r.body);
+            response_->prepare_payload();
+        }
         stream_.expires_after(std::chrono::milliseconds(limits().request_timeout_ms));
         http::async_write(stream_, *response_,
                           [self = shared_from_this(), keep](beast::error_code ec, std::size_t) {
@@ -326,6 +333,7 @@ private:
     Shared& shared_;
     bool reject_ = false;
     bool keep_alive_ = true;
+    bool head_ = false; ///< the request being answered is HEAD: no body
     bool drain_ = false;
     State state_ = State::Idle;
     Clock::time_point start_ = Clock::now();

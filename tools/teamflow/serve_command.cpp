@@ -1,4 +1,5 @@
-// `teamflow serve [--config FILE] [--listen HOST:PORT] [--store URL] [--definitions DIR]`
+// `teamflow serve [--config FILE] [--listen HOST:PORT] [--store URL] [--definitions DIR]
+//  [--port-file FILE]`
 
 #include "commands.hpp"
 #include "teamflow/dsl/diagnostics.hpp"
@@ -10,6 +11,7 @@
 
 #include <filesystem>
 #include <fmt/format.h>
+#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -22,6 +24,7 @@ struct ServeOptions {
     std::string listen;
     std::string store;
     std::string definitions;
+    std::string port_file;
     CLI::Option* listen_option = nullptr;
     CLI::Option* store_option = nullptr;
     CLI::Option* definitions_option = nullptr;
@@ -33,6 +36,26 @@ constexpr const char* default_config_file = "teamflow.toml";
 int startup_error(const std::string& message) {
     fmt::print(stderr, "teamflow: error: {}\n", message);
     return exit_failed;
+}
+
+/// Writes the bound port (and a newline) to `path` atomically: a reader sees the whole file or
+/// none. "" or what went wrong.
+std::string write_port_file(const std::string& path, std::uint16_t port) {
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << port << '\n';
+        out.close();
+        if (!out) {
+            return fmt::format("--port-file: cannot write \"{}\"", tmp);
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) {
+        return fmt::format("--port-file: cannot write \"{}\": {}", path, ec.message());
+    }
+    return {};
 }
 
 int run_serve(const ServeOptions& o) {
@@ -85,6 +108,13 @@ int run_serve(const ServeOptions& o) {
     if (auto error = http.start()) {
         return startup_error(*error);
     }
+    if (!o.port_file.empty()) {
+        if (auto error = write_port_file(o.port_file, http.port()); !error.empty()) {
+            http.stop();
+            http.wait();
+            return startup_error(error);
+        }
+    }
     host->start_background();
     http.wait();
     host->stop_background();
@@ -105,6 +135,8 @@ void register_serve(CLI::App& app, int& exit_code) {
         "--store", opts->store, "Store URL: sqlite://PATH or postgresql://… (overrides the file)");
     opts->definitions_option = cmd->add_option("--definitions", opts->definitions,
                                                "Definitions folder (overrides the file)");
+    cmd->add_option("--port-file", opts->port_file,
+                    "Once listening, write the bound port to this file (for listen = \"HOST:0\")");
     cmd->callback([opts, &exit_code] { exit_code = run_serve(*opts); });
 }
 

@@ -60,6 +60,14 @@ public:
     std::vector<DefinitionsVersion> definitions_versions_page(std::int64_t before,
                                                               std::size_t limit) const override;
 
+    // Outbox claims with a lease, and counts without copying rows (additive).
+    std::vector<OutboxRow> claim_outbox(std::int64_t now_ms, std::size_t limit,
+                                        std::int64_t lease_ms) override;
+    Status record_outbox_attempt(std::int64_t id, OutboxStatus status, std::string error,
+                                 std::int64_t next_attempt_ms) override;
+    std::int64_t count_outbox(OutboxStatus status) const override;
+    std::int64_t count_due_timers(std::int64_t now) const override;
+
     /// Number of live records.
     std::size_t record_count() const;
     /// Bytes held for records (struct, field cells and their text), excluding history.
@@ -121,6 +129,12 @@ private:
     std::unordered_map<std::string, StoredResponse> idempotency_;
     std::shared_ptr<const Definitions> bound_;   ///< what the indices held refer to
     std::vector<DefinitionsVersion> versions_;   ///< oldest first
+    /// Outbox rows claimed or waiting for their next attempt (milliseconds since the epoch).
+    struct OutboxSchedule {
+        std::int64_t next_attempt_at = 0;
+        std::int64_t claimed_until = 0;
+    };
+    std::unordered_map<std::int64_t, OutboxSchedule> outbox_schedule_;
 };
 
 } // namespace teamflow::engine

@@ -73,6 +73,21 @@ public:
     std::vector<DefinitionsVersion> definitions_versions_page(std::int64_t before,
                                                               std::size_t limit) const override;
 
+    // Several nodes (additive): outbox claims with `FOR UPDATE SKIP LOCKED` and a lease, counts.
+    std::vector<OutboxRow> claim_outbox(std::int64_t now_ms, std::size_t limit,
+                                        std::int64_t lease_ms) override;
+    Status record_outbox_attempt(std::int64_t id, OutboxStatus status, std::string error,
+                                 std::int64_t next_attempt_ms) override;
+    std::int64_t count_outbox(OutboxStatus status) const override;
+    std::int64_t count_due_timers(std::int64_t now) const override;
+    std::int64_t latest_definitions_version() const override;
+
+    /// Waits up to `timeout_ms` for a publish committed through any store on this database and
+    /// schema (every publish commit sends `NOTIFY teamflow_publish`): true when one arrived. The
+    /// first call opens a dedicated listening connection (outside the pool); a failure is
+    /// `store-unavailable` and closes it (the next call reopens it). One caller at a time.
+    Result<bool> await_publish_notice(int timeout_ms);
+
     /// Whether the database answers (`store-unavailable` otherwise); for health checks.
     Status ping() const;
     /// The last error a read swallowed (reads without an error channel return "nothing").

@@ -21,7 +21,7 @@ struct SqliteOptions {
 class SqliteStore final : public Store {
 public:
     /// The schema version this build creates and migrates to.
-    static constexpr int schema_version = 1;
+    static constexpr int schema_version = 2;
 
     /// Opens `sqlite://path` (or a plain path), `sqlite::memory:` or `sqlite://:memory:`,
     /// creating and migrating the database; `store-unavailable` when it cannot be opened, is not
@@ -70,6 +70,15 @@ public:
                                            std::size_t limit) const override;
     std::vector<DefinitionsVersion> definitions_versions_page(std::int64_t before,
                                                               std::size_t limit) const override;
+
+    // Outbox claims with a lease (schema 2), and counts without loading rows (additive).
+    std::vector<OutboxRow> claim_outbox(std::int64_t now_ms, std::size_t limit,
+                                        std::int64_t lease_ms) override;
+    Status record_outbox_attempt(std::int64_t id, OutboxStatus status, std::string error,
+                                 std::int64_t next_attempt_ms) override;
+    std::int64_t count_outbox(OutboxStatus status) const override;
+    std::int64_t count_due_timers(std::int64_t now) const override;
+    std::int64_t latest_definitions_version() const override;
 
     /// The last error of a read that could not report one (empty when none).
     std::string last_error() const;

@@ -351,6 +351,30 @@ public:
     /// Published versions below `before` (0: from the latest), newest first, without files.
     virtual std::vector<DefinitionsVersion> definitions_versions_page(std::int64_t before,
                                                                       std::size_t limit) const;
+
+    // --- Background work shared by several nodes (additive) ---------------------------------
+    // Outbox times are in milliseconds since the epoch (back-off starts below one second).
+
+    /// Claims up to `limit` deliverable outbox rows (pending, next attempt due at `now_ms`, not
+    /// held by another claimer), oldest first, for `lease_ms`: until `now_ms + lease_ms` no other
+    /// claimer (node) gets them; a row whose attempt was not recorded comes back after that.
+    /// The default (one node) hands out pending rows without leases or back-off.
+    virtual std::vector<OutboxRow> claim_outbox(std::int64_t now_ms, std::size_t limit,
+                                                std::int64_t lease_ms);
+    /// Records one attempt of a pending row and releases its claim: `Delivered` or `Failed`, or
+    /// `Pending` again with its next attempt not before `next_attempt_ms`; one more attempt and
+    /// `error` as its last error. A row that is no longer pending is left alone (`conflict`); no
+    /// such row is `not-found`. The default calls `mark_outbox`.
+    virtual Status record_outbox_attempt(std::int64_t id, OutboxStatus status, std::string error,
+                                         std::int64_t next_attempt_ms);
+    /// The number of outbox rows (notifications and webhooks) with a status, without loading
+    /// them. The default counts `outbox(status)`.
+    virtual std::int64_t count_outbox(OutboxStatus status) const;
+    /// The number of pending timers due at or before `now`. The default counts `due_timers`.
+    virtual std::int64_t count_due_timers(std::int64_t now) const;
+    /// The latest published definitions version (0: none), without its files; a failed read is
+    /// -1. The default reads `latest_definitions()`.
+    virtual std::int64_t latest_definitions_version() const;
 };
 
 } // namespace teamflow::engine

@@ -7,9 +7,9 @@
 #include "teamflow/engine/store.hpp"
 #include "teamflow/server/config.hpp"
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -52,7 +52,12 @@ public:
     /// The user id of a name, `no_user` when the definitions do not declare it.
     engine::UserId user_id(const engine::Definitions& defs, std::string_view name) const;
 
-    /// Starts the timer scheduler and the outbox dispatcher.
+    /// Loads the store's latest definitions version when it is newer than the engine's (another
+    /// node published it): swaps the engine's definitions and the published set. Answers the
+    /// version in use; an error when the newer version cannot be read or does not compile.
+    engine::Result<std::int64_t> reload_if_newer();
+
+    /// Starts the timer scheduler, the outbox dispatcher and the definitions watcher.
     void start_background();
     /// Stops them and joins their threads (idempotent).
     void stop_background();
@@ -64,6 +69,10 @@ private:
     void timer_loop();
     void outbox_loop();
     void deliver_pending();
+    void definitions_loop();
+    /// `reload_if_newer` with `set_mu_` held.
+    engine::Result<std::int64_t> reload_locked();
+    bool stopping();
 
     Config config_;
     std::string kind_;
@@ -79,8 +88,12 @@ private:
     bool poked_ = false;
     std::thread timer_thread_;
     std::thread outbox_thread_;
-    std::map<std::int64_t, std::chrono::steady_clock::time_point> retry_at_; ///< outbox thread only
+    std::thread definitions_thread_;
 };
+
+/// How long the outbox dispatcher waits before attempt `attempt + 1` of a webhook after
+/// `attempt` failed ones (1, 2, …): 250 ms, doubling, at most one minute.
+std::chrono::milliseconds webhook_backoff(int attempt);
 
 /// Posts `body` as JSON to an `http://` URL with an `Idempotency-Key` header; "" on a 2xx answer,
 /// otherwise what went wrong. Gives up after `timeout_ms`.
