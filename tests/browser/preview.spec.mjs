@@ -142,6 +142,8 @@ before(async () => {
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
     ],
   });
+  // Generous waits: the machine may be busy with parallel tests (the waits end at the condition).
+  browser.setDefaultTimeout(60000);
 });
 
 after(async () => {
@@ -155,7 +157,7 @@ after(async () => {
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 
-test('a team admin edits, checks and draws a blueprint', { timeout: 90000 }, async () => {
+test('a team admin edits, checks and draws a blueprint', { timeout: 180000 }, async () => {
   const page = await browser.newPage();
   const outside = [];
   const consoleErrors = [];
@@ -241,7 +243,7 @@ test('a team admin edits, checks and draws a blueprint', { timeout: 90000 }, asy
   await page.close();
 });
 
-test('the blueprint picker leaves out another team\'s published blueprints', { timeout: 60000 }, async () => {
+test('the blueprint picker leaves out another team\'s published blueprints', { timeout: 120000 }, async () => {
   const page = await browser.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(String(e)));
