@@ -202,6 +202,10 @@ const Statement statements[] = {
      "INSERT INTO cursors (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET "
      "value = excluded.value WHERE cursors.value = 0"},
     {"cur_move", "UPDATE cursors SET value = $3 WHERE key = $1 AND value = $2"},
+    // A turn taken on its own (autocommit): the row is locked for this statement only.
+    {"cur_take",
+     "INSERT INTO cursors (key, value) VALUES ($1, 1) ON CONFLICT (key) DO UPDATE SET "
+     "value = cursors.value + 1 RETURNING value - 1"},
     {"uq_taken",
      "SELECT 1 FROM unique_keys WHERE module = $1 AND field = $2 AND key = $3 AND record <> $4"},
     {"uq_release",
@@ -905,6 +909,13 @@ std::int64_t PgStore::cursor(std::string_view key) const {
             return r.empty() ? 0 : r[0][0].as<std::int64_t>();
         },
         0);
+}
+
+Result<std::int64_t> PgStore::take_turn(std::string_view key) {
+    return impl_->run([&](pqxx::connection& c) -> std::int64_t {
+        pqxx::nontransaction tx(c);
+        return tx.exec_prepared("cur_take", std::string(key))[0][0].as<std::int64_t>();
+    });
 }
 
 std::int64_t PgStore::count_open_assigned(std::uint32_t module, UserId user,

@@ -3,6 +3,8 @@
 #include "teamflow/engine/definitions.hpp"
 #include "teamflow/engine/store.hpp"
 
+#include <fmt/format.h>
+
 namespace teamflow::engine {
 
 bool RecordReader::read_member(RecordId id, std::int32_t member, Cell& out) const {
@@ -60,6 +62,28 @@ std::vector<RecordId> Store::list_where(std::uint32_t module,
         }
     }
     return out;
+}
+
+Result<std::int64_t> Store::take_turn(std::string_view key) {
+    // Compare-and-set until it sticks; a commit with only a cursor move touches nothing else.
+    ChangeSet cs;
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+        const std::int64_t at = cursor(key);
+        cs.clear();
+        CursorUpdate& c = cs.cursors.add();
+        c.key = std::string(key);
+        c.expected = at;
+        c.value = at + 1;
+        Status s = commit(cs);
+        if (s) {
+            return at;
+        }
+        if (s.error().code != ErrorCode::Conflict) {
+            return std::move(s.error());
+        }
+    }
+    return make_error(ErrorCode::Conflict,
+                      fmt::format("round-robin cursor {} kept moving", key));
 }
 
 } // namespace teamflow::engine

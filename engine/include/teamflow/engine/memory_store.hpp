@@ -45,6 +45,7 @@ public:
     std::vector<RecordId> assigned_to(UserId user) const override;
     std::optional<StoredResponse> recall(std::string_view key) const override;
     void remember(std::string_view key, StoredResponse response) override;
+    Result<std::int64_t> take_turn(std::string_view key) override;
 
     /// Number of live records.
     std::size_t record_count() const;

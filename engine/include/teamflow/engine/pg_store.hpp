@@ -58,6 +58,7 @@ public:
     std::vector<RecordId> assigned_to(UserId user) const override;
     std::optional<StoredResponse> recall(std::string_view key) const override;
     void remember(std::string_view key, StoredResponse response) override;
+    Result<std::int64_t> take_turn(std::string_view key) override;
 
     /// Whether the database answers (`store-unavailable` otherwise); for health checks.
     Status ping() const;

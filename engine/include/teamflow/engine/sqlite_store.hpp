@@ -21,7 +21,7 @@ struct SqliteOptions {
 class SqliteStore final : public Store {
 public:
     /// The schema version this build creates and migrates to.
-    static constexpr int schema_version = 1;
+    static constexpr int schema_version = 2;
 
     /// Opens `sqlite://path` (or a plain path), `sqlite::memory:` or `sqlite://:memory:`,
     /// creating and migrating the database; `store-unavailable` when it cannot be opened, is not
@@ -56,6 +56,11 @@ public:
     std::vector<RecordId> assigned_to(UserId user) const override;
     std::optional<StoredResponse> recall(std::string_view key) const override;
     void remember(std::string_view key, StoredResponse response) override;
+
+    // Several processes on one file (issue 4).
+    Result<std::int64_t> take_turn(std::string_view key) override;
+    std::vector<Timer> claim_due_timers(std::int64_t now, std::size_t limit,
+                                        std::int64_t lease) override;
 
     /// The last error of a read that could not report one (empty when none).
     std::string last_error() const;
