@@ -320,6 +320,52 @@ TEST_P(StoreTest, RoundRobinWithConcurrentFilers) {
     EXPECT_EQ(store_->cursor(defs_->modules[tickets].routes[0].cursor_key), 24);
 }
 
+TEST_P(StoreTest, TakeTurnHandsOutEveryValueOnceAcrossThreads) {
+    // Turns are taken on their own (outside any record commit), atomically: 4 threads taking 50
+    // turns each get 0..199 exactly once between them, and the cursor ends at 200.
+    constexpr int threads = 4;
+    constexpr int per_thread = 50;
+    std::vector<std::vector<std::int64_t>> got(threads);
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            for (int k = 0; k < per_thread; ++k) {
+                auto turn = store_->take_turn("turns");
+                if (!turn.ok()) {
+                    ADD_FAILURE() << turn.error().to_string();
+                    return;
+                }
+                got[static_cast<std::size_t>(t)].push_back(*turn);
+            }
+        });
+    }
+    for (auto& th : pool) {
+        th.join();
+    }
+    std::vector<std::int64_t> all;
+    for (const auto& g : got) {
+        all.insert(all.end(), g.begin(), g.end());
+    }
+    std::sort(all.begin(), all.end());
+    ASSERT_EQ(all.size(), static_cast<std::size_t>(threads * per_thread));
+    for (std::size_t k = 0; k < all.size(); ++k) {
+        ASSERT_EQ(all[k], static_cast<std::int64_t>(k)) << "turn handed out twice or skipped";
+    }
+    EXPECT_EQ(store_->cursor("turns"), threads * per_thread);
+    EXPECT_EQ(store_->cursor("other"), 0);
+    // A cursor moved by a commit's compare-and-set goes on from there.
+    engine::ChangeSet cs;
+    engine::CursorUpdate& c = cs.cursors.add();
+    c.key = "turns";
+    c.expected = threads * per_thread;
+    c.value = 1000;
+    ASSERT_TRUE(store_->commit(cs).ok());
+    auto next = store_->take_turn("turns");
+    ASSERT_TRUE(next.ok());
+    EXPECT_EQ(*next, 1000);
+    EXPECT_EQ(store_->cursor("turns"), 1001);
+}
+
 TEST_P(StoreTest, LeastLoadedCountsOpenRecords) {
     const std::uint32_t ops = defs_->find_teamspace("Ops");
     const std::uint32_t jobs = module("Jobs");
