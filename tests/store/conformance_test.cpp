@@ -153,6 +153,58 @@ TEST_P(StoreTest, Atomicity_AFailingUniqueClaimOrCursorAppliesNothing) {
     EXPECT_FALSE(store_->unique_taken(accounts, field(accounts, "name"), "Taken", id));
 }
 
+TEST_P(StoreTest, Atomicity_AnUpdateWithNewRecordsIsAllOrNothing) {
+    const auto id = deal("Parent");
+    const engine::Record r = rec(id);
+    const auto other = deal("Other");
+    // A new record whose id exists: conflict, and the update beside it is not applied.
+    engine::ChangeSet dup = bump(r, "dup");
+    engine::RecordWrite& d1 = dup.writes.add();
+    d1.record = rec(other);
+    d1.expected_version = 0;
+    dup.outbox.add().text = "never";
+    auto c1 = store_->commit(dup);
+    ASSERT_FALSE(c1.ok());
+    EXPECT_EQ(c1.error().code, ErrorCode::Conflict);
+    EXPECT_EQ(rec(id).version, r.version);
+    EXPECT_EQ(rec(other).version, 1);
+    EXPECT_TRUE(store_->outbox(std::nullopt).empty());
+    // A stale update: conflict, and the new record beside it does not appear.
+    const engine::RecordId fresh = store_->allocate_id();
+    ASSERT_NE(fresh, 0);
+    engine::ChangeSet up = bump(r, "up");
+    ASSERT_TRUE(store_->commit(up).ok());
+    engine::ChangeSet stale = bump(r, "stale");
+    engine::RecordWrite& n = stale.writes.add();
+    n.record = r;
+    n.record.id = fresh;
+    n.record.version = 1;
+    n.expected_version = 0;
+    engine::HistoryEntry& h = stale.history.add();
+    h.record = fresh;
+    h.module = r.module;
+    h.version = 1;
+    stale.timers_add.push_back(engine::Timer{0, fresh, 0, engine::TimerKind::Transition, 4, 5, 1});
+    auto c2 = store_->commit(stale);
+    ASSERT_FALSE(c2.ok());
+    EXPECT_EQ(c2.error().code, ErrorCode::Conflict);
+    engine::Record gone;
+    EXPECT_FALSE(store_->read_record(fresh, gone));
+    EXPECT_TRUE(store_->history(fresh).empty());
+    EXPECT_TRUE(store_->timers_of(fresh).empty());
+    EXPECT_EQ(rec(id).version, r.version + 1);
+    // The same with the right version: both land, with their history and timer.
+    engine::ChangeSet good = bump(rec(id), "good");
+    good.writes.add() = n;
+    good.history.add() = h;
+    good.timers_add = stale.timers_add;
+    ASSERT_TRUE(store_->commit(good).ok());
+    EXPECT_EQ(rec(fresh).version, 1);
+    EXPECT_EQ(store_->history(fresh).size(), 1u);
+    EXPECT_EQ(store_->timers_of(fresh).size(), 1u);
+    EXPECT_EQ(rec(id).version, r.version + 2);
+}
+
 TEST_P(StoreTest, HistoryInOrderAndVersionsMatch) {
     const auto id = deal("Story");
     ASSERT_TRUE(go(id, "Submit").ok());
