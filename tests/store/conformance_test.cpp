@@ -3,9 +3,12 @@
 #include "store_fixture.hpp"
 #include "teamflow/dsl/frontend.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <thread>
 
 using namespace teamflow;
@@ -203,6 +206,87 @@ TEST_P(StoreTest, Atomicity_AnUpdateWithNewRecordsIsAllOrNothing) {
     EXPECT_EQ(store_->history(fresh).size(), 1u);
     EXPECT_EQ(store_->timers_of(fresh).size(), 1u);
     EXPECT_EQ(rec(id).version, r.version + 2);
+}
+
+TEST_P(StoreTest, ConcurrentCommitsEachGetTheirOwnExactAnswer) {
+    // Many threads commit at once (the PostgreSQL store groups concurrent commits into one
+    // statement): updates of one shared record racing on its version, new records, and new
+    // records over an existing id (which fail a grouped statement, so the others are committed
+    // one by one). Each commit must get its own answer, and only what succeeded is there.
+    const auto shared = deal("Shared");
+    const auto taken = deal("Taken");
+    const engine::Record taken_rec = rec(taken);
+    constexpr int threads = 8;
+    constexpr int per_thread = 30;
+    std::atomic<int> wins{0};
+    std::atomic<int> dups{0};
+    std::mutex mu;
+    std::vector<engine::RecordId> created;
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            for (int k = 0; k < per_thread; ++k) {
+                const int kind = (t + k) % 3;
+                if (kind == 0) {
+                    engine::Record r;
+                    if (!store_->read_record(shared, r)) {
+                        ADD_FAILURE() << "shared record missing";
+                        return;
+                    }
+                    auto c = store_->commit(bump(r, fmt::format("w{}-{}", t, k)));
+                    if (c.ok()) {
+                        ++wins;
+                    } else {
+                        EXPECT_EQ(c.error().code, ErrorCode::Conflict) << c.error().to_string();
+                    }
+                } else if (kind == 1) {
+                    engine::Record r = taken_rec;
+                    r.id = store_->allocate_id();
+                    engine::ChangeSet cs;
+                    cs.writes.add().record = r;
+                    engine::HistoryEntry& h = cs.history.add();
+                    h.record = r.id;
+                    h.module = r.module;
+                    h.version = 1;
+                    cs.outbox.add().text = "new";
+                    auto c = store_->commit(cs);
+                    EXPECT_TRUE(c.ok()) << c.error().to_string();
+                    std::lock_guard lock(mu);
+                    created.push_back(r.id);
+                } else {
+                    engine::ChangeSet cs;
+                    cs.writes.add().record = taken_rec;
+                    cs.outbox.add().text = "duplicate";
+                    auto c = store_->commit(cs);
+                    ASSERT_FALSE(c.ok());
+                    EXPECT_EQ(c.error().code, ErrorCode::Conflict) << c.error().to_string();
+                    ++dups;
+                }
+            }
+        });
+    }
+    for (auto& th : pool) {
+        th.join();
+    }
+    EXPECT_GT(dups.load(), 0);
+    const engine::Record now = rec(shared);
+    EXPECT_EQ(now.version, 1 + wins.load());
+    const auto history = store_->history(shared);
+    ASSERT_EQ(history.size(), static_cast<std::size_t>(now.version));
+    for (std::size_t k = 0; k < history.size(); ++k) {
+        EXPECT_EQ(history[k].version, static_cast<std::int64_t>(k + 1));
+    }
+    for (engine::RecordId id : created) {
+        EXPECT_EQ(rec(id).version, 1);
+        EXPECT_EQ(store_->history(id).size(), 1u);
+    }
+    std::size_t fresh = 0;
+    for (const auto& o : store_->outbox(std::nullopt)) {
+        EXPECT_NE(o.text, "duplicate") << "a refused commit left an outbox row";
+        fresh += o.text == "new" ? 1 : 0;
+    }
+    EXPECT_EQ(fresh, created.size());
+    EXPECT_EQ(rec(taken).version, 1);
 }
 
 TEST_P(StoreTest, HistoryInOrderAndVersionsMatch) {
