@@ -17,6 +17,10 @@ struct PgStoreOptions {
     std::string url;            ///< `postgresql://…` or `postgres://…` (libpq URI)
     std::size_t pool_size = 8;  ///< connections opened on demand, at most this many
     std::string schema;         ///< a PostgreSQL schema to keep the tables in; empty: the default
+    /// Group commit: concurrent commits (each with at most one record update) are sent together
+    /// as one statement, each applied only if its own update matched; at most this many such
+    /// statements in flight at once. 0: every commit is its own transaction.
+    std::size_t commit_batches = 4;
 };
 
 /// A store in PostgreSQL. Thread-safe. Connection failures are `store-unavailable`; a broken
