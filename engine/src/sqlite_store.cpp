@@ -740,21 +740,28 @@ RecordId SqliteStore::allocate_id() {
 }
 
 Result<std::int64_t> SqliteStore::take_turn(std::string_view key) {
-    // One statement in its own write transaction: atomic across the processes on the file.
+    // One statement in its own write transaction: atomic across the processes on the file. Not
+    // synced by itself (like `allocate_id`): the commit that uses the turn syncs it too.
     std::lock_guard lock(impl_->write_mu);
+    Conn& w = impl_->writer;
     try {
-        Stmt s = impl_->writer.prepare(
-            "INSERT INTO cursors (key, value) VALUES (?, 1) ON CONFLICT (key) DO UPDATE SET "
-            "value = value + 1 RETURNING value - 1");
-        s.bind(1, key);
+        w.exec("PRAGMA synchronous=NORMAL");
         std::int64_t at = 0;
-        if (s.step()) {
-            at = s.integer(0);
+        {
+            Stmt s = w.prepare(
+                "INSERT INTO cursors (key, value) VALUES (?, 1) ON CONFLICT (key) DO UPDATE SET "
+                "value = value + 1 RETURNING value - 1");
+            s.bind(1, key);
+            if (s.step()) {
+                at = s.integer(0);
+            }
+            while (s.step()) {
+            }
         }
-        while (s.step()) {
-        }
+        w.exec("PRAGMA synchronous=FULL");
         return at;
     } catch (const SqlError& e) {
+        sqlite3_exec(w.db(), "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
         return to_error(e);
     }
 }

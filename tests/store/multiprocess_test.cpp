@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -421,6 +422,55 @@ TEST(SqliteShared, TwoOpeningsOfOneFileClaimEachTimerOnce) {
         ASSERT_FALSE(again.ok());
         EXPECT_EQ(again.error().code, ErrorCode::Conflict);
         EXPECT_EQ(b.value()->timers_of(r1->id).size(), 9u);
+    }
+    std::system((std::string("rm -rf '") + dir + "'").c_str());
+}
+
+TEST(SqliteShared, ASchemaOneFileMigratesAndIdsGoOnFromItsRecords) {
+    // A file written by schema 1 (per-process ids from max(id) + 1, no timer lease): migration 2
+    // starts the database's id counter after its records and adds the lease column.
+    char dir[] = "/tmp/teamflow-migrate-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    const std::string file = std::string(dir) + "/store.db";
+    const auto d = defs();
+    ASSERT_TRUE(d);
+    engine::RecordId last = 0;
+    {
+        auto s = engine::SqliteStore::open("sqlite://" + file);
+        ASSERT_TRUE(s.ok()) << s.error().to_string();
+        engine::TestClock clock;
+        engine::Engine eng(d, *s.value(), clock);
+        const std::uint32_t tickets = d->find_module("Tickets");
+        for (int k = 0; k < 3; ++k) {
+            auto r = eng.create(tickets, d->find_user("ann"),
+                                {{d->modules[tickets].find_field("title"),
+                                  engine::Value::text("old")}});
+            ASSERT_TRUE(r.ok());
+            last = r->id;
+        }
+    }
+    {
+        // Back to schema 1, as an older build left it (ids 1..3 in use, then 41 by hand).
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+        const char* down = "DROP TABLE record_ids; ALTER TABLE timers DROP COLUMN claimed_until; "
+                           "UPDATE schema_version SET version = 1; "
+                           "UPDATE records SET id = 41 WHERE id = 3; "
+                           "UPDATE history SET record = 41 WHERE record = 3;";
+        char* msg = nullptr;
+        EXPECT_EQ(sqlite3_exec(db, down, nullptr, nullptr, &msg), SQLITE_OK) << (msg ? msg : "");
+        sqlite3_free(msg);
+        sqlite3_close(db);
+    }
+    EXPECT_EQ(last, 3);
+    {
+        auto s = engine::SqliteStore::open("sqlite://" + file);
+        ASSERT_TRUE(s.ok()) << s.error().to_string();
+        s.value()->bind(d);
+        EXPECT_EQ(s.value()->allocate_id(), 42);
+        EXPECT_EQ(s.value()->allocate_id(), 43);
+        EXPECT_TRUE(s.value()->claim_due_timers(1000, 10, 60).empty());
+        EXPECT_TRUE(s.value()->last_error().empty()) << s.value()->last_error();
     }
     std::system((std::string("rm -rf '") + dir + "'").c_str());
 }
