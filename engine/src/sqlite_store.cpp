@@ -482,6 +482,26 @@ struct SqliteStore::Impl {
             }
             return;
         }
+        if (!r.deleted) {
+            // Most updates leave the indexed columns (module, requester, assignee, deleted) as
+            // they were: set only the others, so SQLite rewrites no index entry. When one of them
+            // changes (or the version moved), the full UPDATE below decides.
+            Stmt n = writer.prepare(
+                "UPDATE records SET version = ?, owner = ?, created_by = ?, created_at = ?, "
+                "updated_at = ?, governed = ?, state = ?, state_version = ?, "
+                "state_entered_at = ?, parallel_done = ?, fields = ? WHERE id = ? AND "
+                "version = ? AND deleted = 0 AND module = ? AND requester = ? AND assignee = ?");
+            n.bind(1, r.version).bind(2, codec::user_key(d, r.owner));
+            n.bind(3, codec::user_key(d, r.created_by)).bind(4, r.created_at);
+            n.bind(5, r.updated_at).bind(6, std::int64_t{r.governed}).bind(7, state);
+            n.bind(8, r.state_version).bind(9, r.state_entered_at).bind(10, parallel);
+            n.bind(11, fields).bind(12, r.id).bind(13, w.expected_version).bind(14, module);
+            n.bind(15, codec::user_key(d, r.requester)).bind(16, codec::user_key(d, r.assignee));
+            n.run();
+            if (writer.changes() == 1) {
+                return;
+            }
+        }
         Stmt s = writer.prepare(
             "UPDATE records SET module = ?, version = ?, owner = ?, created_by = ?, requester = ?, "
             "assignee = ?, created_at = ?, updated_at = ?, governed = ?, deleted = ?, state = ?, "
