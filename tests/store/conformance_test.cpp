@@ -289,6 +289,51 @@ TEST_P(StoreTest, ConcurrentCommitsEachGetTheirOwnExactAnswer) {
     EXPECT_EQ(rec(taken).version, 1);
 }
 
+TEST_P(StoreTest, ConcurrentTransitionsSetAndCancelTheirOwnTimers) {
+    // Threads transition their own deals at once (grouped into shared statements by the
+    // PostgreSQL store): Submit sets the deal's timers (Expire after 2d, the Review SLA), Reopen
+    // cancels them; each deal ends with exactly its own timers.
+    constexpr int threads = 6;
+    constexpr int rounds = 4;
+    std::vector<engine::RecordId> ids;
+    for (int t = 0; t < threads; ++t) {
+        ids.push_back(deal("Timed " + std::to_string(t)));
+    }
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            const engine::RecordId id = ids[static_cast<std::size_t>(t)];
+            for (int k = 0; k < rounds; ++k) {
+                auto s = go(id, "Submit");
+                EXPECT_TRUE(s.ok()) << s.error().to_string();
+                if (k + 1 < rounds || t % 2 == 0) {
+                    auto r = go(id, "Reopen");
+                    EXPECT_TRUE(r.ok()) << r.error().to_string();
+                }
+            }
+        });
+    }
+    for (auto& th : pool) {
+        th.join();
+    }
+    for (int t = 0; t < threads; ++t) {
+        const engine::RecordId id = ids[static_cast<std::size_t>(t)];
+        const auto timers = store_->timers_of(id);
+        if (t % 2 == 0) {
+            EXPECT_TRUE(timers.empty()) << "deal " << t << " was reopened: no timer left";
+            EXPECT_EQ(text(id, "stage"), "Open");
+        } else {
+            EXPECT_EQ(timers.size(), 2u) << "deal " << t << " is in Review: Expire and the SLA";
+            EXPECT_EQ(text(id, "stage"), "Review");
+            for (const auto& tm : timers) {
+                EXPECT_EQ(tm.record, id);
+                EXPECT_EQ(tm.state_version, rec(id).state_version);
+            }
+        }
+        EXPECT_EQ(store_->history(id).size(), static_cast<std::size_t>(rec(id).version));
+    }
+}
+
 TEST_P(StoreTest, HistoryInOrderAndVersionsMatch) {
     const auto id = deal("Story");
     ASSERT_TRUE(go(id, "Submit").ok());
