@@ -536,7 +536,7 @@ struct NewRecord {
 static Status finish_new_record(const Definitions& d, ChangeSet& cs, Store& store, Record& rec,
                                 const std::vector<std::uint8_t>& supplied, const NewRecord& nr,
                                 std::int64_t now, UserId performer,
-                                UserId (*route)(const Definitions&, ChangeSet&, Store&,
+                                Result<UserId> (*route)(const Definitions&, ChangeSet&, Store&,
                                                 const Record&, std::int64_t)) {
     const ModuleDef& m = d.modules[nr.module];
     PendingReader reader(cs, store);
@@ -620,7 +620,11 @@ static Status finish_new_record(const Definitions& d, ChangeSet& cs, Store& stor
     }
     rec.assignee = nr.assignee;
     if (nr.request && route != nullptr && nr.assignee == no_user) {
-        rec.assignee = route(d, cs, store, rec, now);
+        Result<UserId> routed = route(d, cs, store, rec, now);
+        if (!routed) {
+            return std::move(routed.error());
+        }
+        rec.assignee = *routed;
         if (rec.assignee != no_user) {
             rec.owner = rec.assignee;
         }
@@ -642,32 +646,51 @@ static Status finish_new_record(const Definitions& d, ChangeSet& cs, Store& stor
 
 // --- routing -------------------------------------------------------------------------------------------
 
-static UserId route_request(const Definitions& d, ChangeSet& cs, Store& store, const Record& rec,
-                            std::int64_t now) {
+// Set while a dry run evaluates: round-robin routing peeks at the cursor instead of taking a
+// turn (a dry run commits nothing, so it must not move a cursor either).
+thread_local bool peek_turns = false;
+
+static Result<UserId> route_request(const Definitions& d, ChangeSet& cs, Store& store,
+                                    const Record& rec, std::int64_t now) {
     const ModuleDef& m = d.modules[rec.module];
     if (m.teamspace == npos32) {
         return no_user;
     }
     const std::vector<UserId>& members = d.teamspaces[m.teamspace].everyone;
-    const auto round_robin = [&](const std::string& key, const std::vector<UserId>& among) {
-        CursorUpdate* pending = nullptr;
-        for (CursorUpdate& c : cs.cursors) {
-            if (c.key == key) {
-                pending = &c;
-            }
-        }
+    // A turn is taken from the store on its own (`Store::take_turn`), not moved inside this
+    // operation's commit: no lock on the cursor is held while the record's transaction runs, and
+    // an operation that does not commit skips its turn. A dry run only peeks.
+    const auto round_robin = [&](const std::string& key,
+                                 const std::vector<UserId>& among) -> Result<UserId> {
         std::int64_t at = 0;
-        if (pending != nullptr) {
-            at = pending->value;
-            pending->value = at + 1;
+        if (peek_turns) {
+            CursorUpdate* pending = nullptr;
+            for (CursorUpdate& c : cs.cursors) {
+                if (c.key == key) {
+                    pending = &c;
+                }
+            }
+            if (pending != nullptr) {
+                at = pending->value;
+                pending->value = at + 1;
+            } else {
+                at = store.cursor(key);
+                CursorUpdate& c = cs.cursors.add();
+                c.key = key;
+                c.expected = at;
+                c.value = at + 1;
+            }
         } else {
-            at = store.cursor(key);
-            CursorUpdate& c = cs.cursors.add();
-            c.key = key;
-            c.expected = at;
-            c.value = at + 1;
+            Result<std::int64_t> turn = store.take_turn(key);
+            if (!turn) {
+                Error e = std::move(turn.error());
+                e.detail = fmt::format("routing {}: {}", m.name, e.detail);
+                return e;
+            }
+            at = *turn;
         }
-        return among[static_cast<std::size_t>(at % static_cast<std::int64_t>(among.size()))];
+        const auto n = static_cast<std::int64_t>(among.size());
+        return among[static_cast<std::size_t>(((at % n) + n) % n)];
     };
     PendingReader reader(cs, store);
     for (const RouteRuleDef& rule : m.routes) {
@@ -809,6 +832,10 @@ Status run_actions(ActionRun& run, const std::vector<ActionDef>& actions) {
             thread_local Record rec; // buffers reused from one operation to the next
             thread_local std::vector<std::uint8_t> supplied;
             rec.id = run.store.allocate_id();
+            if (rec.id == 0) {
+                return make_error(ErrorCode::StoreUnavailable,
+                                  "the store could not allocate a record id");
+            }
             rec.fields.assign(tm.fields.size(), Cell{});
             supplied.assign(tm.fields.size(), 0);
             Record builtins;
@@ -941,6 +968,10 @@ Result<Record> Engine::create(std::uint32_t module, UserId user,
             return err;
         }
         rec.id = store_.allocate_id();
+        if (rec.id == 0) {
+            return make_error(ErrorCode::StoreUnavailable,
+                              "the store could not allocate a record id");
+        }
         NewRecord nr;
         nr.module = module;
         nr.owner = builtins.owner;
@@ -1026,6 +1057,10 @@ Result<Record> Engine::file_request(std::uint32_t team, std::uint32_t module, Us
             return err;
         }
         rec.id = store_.allocate_id();
+        if (rec.id == 0) {
+            return make_error(ErrorCode::StoreUnavailable,
+                              "the store could not allocate a record id");
+        }
         NewRecord nr;
         nr.module = module;
         nr.owner = user;
@@ -1501,7 +1536,9 @@ Result<DryRunResult> Engine::dry_run(const TransitionCall& call) {
     OpContext& ctx = thread_ctx_storage();
     ctx.begin(clock_.now());
     DryRunResult dry;
+    peek_turns = true;
     auto r = perform(*defs, ctx, call, false, &dry);
+    peek_turns = false;
     if (!r) {
         return std::move(r.error());
     }

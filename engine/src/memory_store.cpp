@@ -293,6 +293,15 @@ std::int64_t MemoryStore::cursor(std::string_view key) const {
     return it == cursors_.end() ? 0 : it->second;
 }
 
+Result<std::int64_t> MemoryStore::take_turn(std::string_view key) {
+    std::lock_guard lock(mu_);
+    auto it = cursors_.find(key);
+    if (it == cursors_.end()) {
+        it = cursors_.emplace(std::string(key), 0).first;
+    }
+    return it->second++;
+}
+
 std::int64_t MemoryStore::count_open_assigned(std::uint32_t module, UserId user,
                                               std::uint32_t state_field,
                                               const std::vector<std::uint8_t>& terminal) const {

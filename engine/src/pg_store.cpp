@@ -157,6 +157,27 @@ struct Statement {
     "id, kind, record, module, recipient, text, url, payload, created_at, status, attempts, "      \
     "last_error"
 
+// The rest of a one-statement commit (after `u`, `ok` and the new records `i`): $18..$30 history
+// columns, $31..$41 outbox columns, $42 records whose timers are cancelled, $43..$49 timers
+// added. Foreign keys (history and timers → records) are checked at the end of the statement,
+// so new records and their history go in together.
+#define TF_FAST_REST                                                                               \
+    "h AS (INSERT INTO history (record, module, kind, name, from_state, to_state, by_user, at, "    \
+    "version, note, reason, changes, checklist) SELECT x.a, x.b, x.c, x.d, x.e, x.f, x.g, x.h, "    \
+    "x.i, x.j, x.k, x.l::jsonb, x.m::jsonb FROM unnest($18::bigint[], $19::text[], $20::text[], "   \
+    "$21::text[], $22::text[], $23::text[], $24::text[], $25::bigint[], $26::bigint[], "            \
+    "$27::text[], $28::text[], $29::text[], $30::text[]) AS x(a, b, c, d, e, f, g, h, i, j, k, l, " \
+    "m) WHERE (SELECT go FROM ok)), "                                                                \
+    "o AS (INSERT INTO outbox (kind, record, module, recipient, text, url, payload, created_at, "    \
+    "status, attempts, last_error) SELECT x.* FROM unnest($31::integer[], $32::bigint[], "          \
+    "$33::text[], $34::text[], $35::text[], $36::text[], $37::text[], $38::bigint[], "              \
+    "$39::integer[], $40::integer[], $41::text[]) AS x WHERE (SELECT go FROM ok)), "                \
+    "c AS (DELETE FROM timers WHERE record = ANY ($42::bigint[]) AND (SELECT go FROM ok)), "        \
+    "t AS (INSERT INTO timers (record, blueprint, kind, what, ordinal, due, state_version) "        \
+    "SELECT x.* FROM unnest($43::bigint[], $44::text[], $45::integer[], $46::text[], "              \
+    "$47::bigint[], $48::bigint[], $49::bigint[]) AS x WHERE (SELECT go FROM ok)) "                 \
+    "SELECT go FROM ok"
+
 const Statement statements[] = {
     {"rec_get", "SELECT " TF_RECORD_COLUMNS " FROM records WHERE id = $1 AND NOT deleted"},
     {"rec_ins",
@@ -238,6 +259,84 @@ const Statement statements[] = {
      "INSERT INTO definitions (version, published_by, published_at, summary) SELECT "
      "$1::bigint, $2::text, $3::bigint, $4::text WHERE coalesce((SELECT max(version) FROM "
      "definitions), 0) = $1::bigint - 1"},
+    // Group commit: the change sets of several concurrent commits (each with at most one record
+    // update) as ONE autocommit statement, every row tagged with its change set's index `b`. A
+    // change set's update, new records, history, outbox rows and timers are applied only when its
+    // update matched its expected version (`ok`; change sets without an update always are), so a
+    // lost race applies nothing of that change set and nothing else is affected; the statement
+    // answers the indices applied. Any error fails the whole statement (the store then commits the
+    // change sets one by one, for their exact errors). Rows go as parallel arrays.
+    {"commit_batch",
+     "WITH u AS (UPDATE records r SET module = x.module, version = x.version, owner = x.owner, "
+     "created_by = x.created_by, requester = x.requester, assignee = x.assignee, "
+     "created_at = x.created_at, updated_at = x.updated_at, governed = x.governed, "
+     "deleted = x.deleted, state = x.state, state_version = x.state_version, "
+     "state_entered_at = x.state_entered_at, parallel_done = x.parallel::jsonb, "
+     "fields = x.fields::jsonb FROM unnest($1::integer[], $2::bigint[], $3::bigint[], "
+     "$4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], "
+     "$11::bigint[], $12::boolean[], $13::boolean[], $14::text[], $15::bigint[], $16::bigint[], "
+     "$17::text[], $18::text[], $73::bigint[]) AS x(b, id, expected, module, version, owner, "
+     "created_by, requester, assignee, created_at, updated_at, governed, deleted, state, "
+     "state_version, state_entered_at, parallel, fields, defs) WHERE r.id = ANY ($2::bigint[]) "
+     "AND r.id = x.id AND r.version = x.expected AND NOT EXISTS (SELECT 1 FROM definitions "
+     "WHERE definitions.version > x.defs) RETURNING x.b), "
+     "ok AS (SELECT b FROM u UNION ALL SELECT unnest($19::integer[])), "
+     "i AS (INSERT INTO records (id, module, version, owner, created_by, requester, assignee, "
+     "created_at, updated_at, governed, deleted, state, state_version, state_entered_at, "
+     "parallel_done, fields) SELECT x.id, x.module, x.version, x.owner, x.created_by, "
+     "x.requester, x.assignee, x.created_at, x.updated_at, x.governed, x.deleted, x.state, "
+     "x.state_version, x.state_entered_at, x.parallel::jsonb, x.fields::jsonb FROM "
+     "unnest($20::integer[], $21::bigint[], $22::text[], $23::bigint[], $24::text[], "
+     "$25::text[], $26::text[], $27::text[], $28::bigint[], $29::bigint[], $30::boolean[], "
+     "$31::boolean[], $32::text[], $33::bigint[], $34::bigint[], $35::text[], $36::text[]) AS "
+     "x(b, id, module, version, owner, created_by, requester, assignee, created_at, updated_at, "
+     "governed, deleted, state, state_version, state_entered_at, parallel, fields) WHERE x.b IN "
+     "(SELECT b FROM ok)), "
+     "h AS (INSERT INTO history (record, module, kind, name, from_state, to_state, by_user, at, "
+     "version, note, reason, changes, checklist) SELECT x.record, x.module, x.kind, x.name, "
+     "x.from_state, x.to_state, x.by_user, x.at, x.version, x.note, x.reason, x.changes::jsonb, "
+     "x.checklist::jsonb FROM unnest($37::integer[], $38::bigint[], $39::text[], $40::text[], "
+     "$41::text[], $42::text[], $43::text[], $44::text[], $45::bigint[], $46::bigint[], "
+     "$47::text[], $48::text[], $49::text[], $50::text[]) AS x(b, record, module, kind, name, "
+     "from_state, to_state, by_user, at, version, note, reason, changes, checklist) WHERE x.b IN "
+     "(SELECT b FROM ok)), "
+     "o AS (INSERT INTO outbox (kind, record, module, recipient, text, url, payload, created_at, "
+     "status, attempts, last_error) SELECT x.kind, x.record, x.module, x.recipient, x.text, "
+     "x.url, x.payload, x.created_at, x.status, x.attempts, x.last_error FROM "
+     "unnest($51::integer[], $52::integer[], $53::bigint[], $54::text[], $55::text[], "
+     "$56::text[], $57::text[], $58::text[], $59::bigint[], $60::integer[], $61::integer[], "
+     "$62::text[]) AS x(b, kind, record, module, recipient, text, url, payload, created_at, "
+     "status, attempts, last_error) WHERE x.b IN (SELECT b FROM ok)), "
+     "c AS (DELETE FROM timers WHERE record = ANY ($64::bigint[]) AND record IN (SELECT "
+     "x.record FROM unnest($63::integer[], $64::bigint[]) AS x(b, record) WHERE x.b IN (SELECT b "
+     "FROM ok))), "
+     "t AS (INSERT INTO timers (record, blueprint, kind, what, ordinal, due, state_version) "
+     "SELECT x.record, x.blueprint, x.kind, x.what, x.ordinal, x.due, x.state_version FROM "
+     "unnest($65::integer[], $66::bigint[], $67::text[], $68::integer[], $69::text[], "
+     "$70::bigint[], $71::bigint[], $72::bigint[]) AS x(b, record, blueprint, kind, what, "
+     "ordinal, due, state_version) WHERE x.b IN (SELECT b FROM ok)) "
+     "SELECT b FROM ok"},
+    // A change set with at most one record update as ONE autocommit statement (one round trip,
+    // atomic): the update (skipped when $2 = 0), new records, history, outbox rows and timers,
+    // every part after the update running only when the update did (a version that moved updates
+    // no row, and nothing is applied). Rows go as parallel arrays. A new record whose id exists
+    // fails the whole statement (records_pkey: `conflict`).
+    {"fast",
+     "WITH u AS (UPDATE records SET module = $3, version = $4, owner = $5, created_by = $6, "
+     "requester = $7, assignee = $8, created_at = $9, updated_at = $10, governed = $11, "
+     "deleted = $12, state = $13, state_version = $14, state_entered_at = $15, "
+     "parallel_done = $16::jsonb, fields = $17::jsonb WHERE id = $1 AND version = $2 AND "
+     "$2::bigint > 0 AND NOT EXISTS (SELECT 1 FROM definitions WHERE version > $66) "
+     "RETURNING id), "
+     "ok AS (SELECT ($2::bigint = 0 OR EXISTS (SELECT 1 FROM u)) AS go), "
+     "i AS (INSERT INTO records (id, module, version, owner, created_by, requester, assignee, "
+     "created_at, updated_at, governed, deleted, state, state_version, state_entered_at, "
+     "parallel_done, fields) SELECT x.a, x.b, x.c, x.d, x.e, x.f, x.g, x.h, x.i, x.j, x.k, x.l, "
+     "x.m, x.n, x.o::jsonb, x.p::jsonb FROM unnest($50::bigint[], $51::text[], $52::bigint[], "
+     "$53::text[], $54::text[], $55::text[], $56::text[], $57::bigint[], $58::bigint[], "
+     "$59::boolean[], $60::boolean[], $61::text[], $62::bigint[], $63::bigint[], $64::text[], "
+     "$65::text[]) AS x(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p) WHERE (SELECT go FROM "
+     "ok) RETURNING id), " TF_FAST_REST},
     {"def_file_ins",
      "INSERT INTO definition_files (version, position, name, text) VALUES ($1, $2, $3, $4)"},
     // Paged reads ($2 the cursor, then the limit).
@@ -283,6 +382,7 @@ const Statement statements[] = {
 #undef TF_TIMER_COLUMNS
 #undef TF_HISTORY_COLUMNS
 #undef TF_OUTBOX_COLUMNS
+#undef TF_FAST_REST
 
 // A PostgreSQL text[] literal.
 std::string text_array(const std::vector<std::string>& items) {
@@ -299,6 +399,31 @@ std::string text_array(const std::vector<std::string>& items) {
             out += c;
         }
         out += '"';
+    }
+    out += '}';
+    return out;
+}
+
+// A PostgreSQL array literal of integers.
+template <class T>
+std::string int_array(const std::vector<T>& items) {
+    std::string out = "{";
+    for (std::size_t k = 0; k < items.size(); ++k) {
+        if (k > 0) {
+            out += ',';
+        }
+        out += std::to_string(items[k]);
+    }
+    out += '}';
+    return out;
+}
+
+// A PostgreSQL array literal of booleans.
+std::string bool_array(const std::vector<bool>& items) {
+    std::string out = "{";
+    for (std::size_t k = 0; k < items.size(); ++k) {
+        out += k > 0 ? "," : "";
+        out += items[k] ? 't' : 'f';
     }
     out += '}';
     return out;
@@ -336,6 +461,21 @@ HistoryKind history_kind_of(std::string_view s) {
 }
 
 std::string_view text_of(const pqxx::field& f) { return {f.c_str(), f.size()}; }
+
+/// Why an update that matched no row was refused, given the record's version now.
+Error version_conflict(RecordId id, std::int64_t now, std::int64_t expected,
+                       std::int64_t defs_version) {
+    if (now == expected) {
+        // Another node published a newer version: a write decoded under older definitions could
+        // drop what it added. Refused until this node reloads.
+        return make_error(ErrorCode::Conflict,
+                          fmt::format("the definitions changed (a version newer than {} was "
+                                      "published); retry",
+                                      defs_version));
+    }
+    return make_error(ErrorCode::Conflict,
+                      fmt::format("record {} is at version {}, not {}", id, now, expected));
+}
 
 // A refusal raised inside a transaction (rolls it back).
 struct Refused {
@@ -404,9 +544,11 @@ struct PgStore::Impl {
     pqxx::connection& connection(std::size_t slot) {
         if (!conns[slot]) {
             auto c = std::make_unique<pqxx::connection>(options.url);
-            if (!options.schema.empty()) {
+            {
                 pqxx::nontransaction tx(*c);
-                tx.exec("SET search_path TO " + tx.quote_name(options.schema));
+                if (!options.schema.empty()) {
+                    tx.exec("SET search_path TO " + tx.quote_name(options.schema));
+                }
             }
             for (const Statement& s : statements) {
                 c->prepare(s.name, s.sql);
@@ -514,6 +656,36 @@ struct PgStore::Impl {
     }
     void close_listener();
     ~Impl();
+
+    /// Whether a change set can be group-committed (`commit_batch`): at most one record
+    /// update, no cursors, unique keys, fired timers or definitions.
+    static bool fits_one_statement(const Definitions& d, const ChangeSet& cs);
+
+    /// A commit waiting in the group-commit queue.
+    struct Pending {
+        const Definitions* d = nullptr;
+        const ChangeSet* cs = nullptr;
+        bool done = false;
+        bool applied = false;      ///< its rows are in (else: `error`, or a lost race to explain)
+        std::optional<Error> error;
+    };
+    std::mutex batch_mu;
+    std::condition_variable batch_cv;
+    std::vector<Pending*> batch_queue;
+    int batch_leaders = 0; ///< batches in flight (at most `options.commit_batches`)
+
+    /// Group commit: queues the change set; a committer that finds fewer than
+    /// `options.commit_batches` batches in flight leads one, committing everything queued as one
+    /// statement, while later ones queue for the next (PostgreSQL flushes the WAL of batches in
+    /// flight together).
+    Status commit_grouped(const Definitions& d, const ChangeSet& cs);
+    /// Commits a batch with one statement; on an error, each change set alone (exact errors).
+    void run_batch(const std::vector<Pending*>& batch);
+    /// Commits one such change set with one autocommit statement (`fast`; a batch of one).
+    static Status apply_one_statement(pqxx::connection& c, const Definitions& d,
+                                      const ChangeSet& cs);
+    /// Why an unapplied change set was refused: its update's record moved or is gone.
+    Status explain_refusal(const ChangeSet& cs, std::int64_t defs_version);
 };
 
 struct PgStore::Impl::Receiver final : pqxx::notification_receiver {
@@ -536,6 +708,475 @@ void PgStore::Impl::close_listener() {
 }
 
 PgStore::Impl::~Impl() { close_listener(); }
+
+bool PgStore::Impl::fits_one_statement(const Definitions& d, const ChangeSet& cs) {
+    if (cs.writes.empty() || !cs.cursors.empty() || !cs.claims.empty() ||
+        !cs.releases.empty() || !cs.timers_done.empty() || cs.publish) {
+        return false;
+    }
+    int updates = 0;
+    for (const RecordWrite& w : cs.writes) {
+        if (w.record.module >= d.modules.size()) {
+            return false; // the general path reports it
+        }
+        updates += w.expected_version != 0 ? 1 : 0;
+    }
+    return updates <= 1;
+}
+
+Status PgStore::Impl::apply_one_statement(pqxx::connection& c, const Definitions& d,
+                                          const ChangeSet& cs) {
+    const auto state_of = [&](const Record& r) {
+        const BlueprintDef* bp = d.blueprint_of(r.module);
+        return bp != nullptr && bp->field < r.fields.size() ? r.fields[bp->field].s
+                                                            : std::string();
+    };
+    // The update (at most one), and the new records as columns.
+    static const RecordWrite none;
+    const RecordWrite* update = &none;
+    std::vector<std::int64_t> n_id, n_version, n_created, n_updated, n_state_version,
+        n_entered;
+    std::vector<std::string> n_module, n_owner, n_created_by, n_requester, n_assignee, n_state,
+        n_parallel, n_fields;
+    std::vector<bool> n_governed, n_deleted;
+    for (const RecordWrite& w : cs.writes) {
+        if (w.expected_version != 0) {
+            update = &w;
+            continue;
+        }
+        const Record& r = w.record;
+        n_id.push_back(r.id);
+        n_module.push_back(d.modules[r.module].name);
+        n_version.push_back(r.version);
+        n_owner.push_back(codec::user_key(d, r.owner));
+        n_created_by.push_back(codec::user_key(d, r.created_by));
+        n_requester.push_back(codec::user_key(d, r.requester));
+        n_assignee.push_back(codec::user_key(d, r.assignee));
+        n_created.push_back(r.created_at);
+        n_updated.push_back(r.updated_at);
+        n_governed.push_back(r.governed);
+        n_deleted.push_back(r.deleted);
+        n_state.push_back(state_of(r));
+        n_state_version.push_back(r.state_version);
+        n_entered.push_back(r.state_entered_at);
+        codec::encode_parallel(n_parallel.emplace_back(), d, r);
+        codec::encode_fields(n_fields.emplace_back(), d, r);
+    }
+    const RecordWrite& w = *update;
+    const Record& r = w.record;
+    std::string fields = "{}";
+    std::string parallel = "[]";
+    std::string state;
+    std::string module;
+    if (w.expected_version != 0) {
+        fields.clear();
+        parallel.clear();
+        codec::encode_fields(fields, d, r);
+        codec::encode_parallel(parallel, d, r);
+        state = state_of(r);
+        module = d.modules[r.module].name;
+    }
+    const auto module_name = [&](std::uint32_t m) -> std::string {
+        return m < d.modules.size() ? d.modules[m].name : std::string();
+    };
+    // History columns.
+    std::vector<std::int64_t> h_record, h_at, h_version;
+    std::vector<std::string> h_module, h_kind, h_name, h_from, h_to, h_by, h_note, h_reason,
+        h_changes, h_checklist;
+    for (const HistoryEntry& h : cs.history) {
+        if (h.module >= d.modules.size()) {
+            continue;
+        }
+        h_record.push_back(h.record);
+        h_module.push_back(d.modules[h.module].name);
+        h_kind.emplace_back(history_kind_name(h.kind));
+        h_name.push_back(h.name);
+        h_from.push_back(codec::state_text(d, h.module, h.from));
+        h_to.push_back(codec::state_text(d, h.module, h.to));
+        h_by.push_back(codec::user_key(d, h.by));
+        h_at.push_back(h.at);
+        h_version.push_back(h.version);
+        h_note.push_back(h.note);
+        h_reason.push_back(h.reason);
+        codec::encode_changes(h_changes.emplace_back(), d, h);
+        codec::encode_strings(h_checklist.emplace_back(), h.checklist);
+    }
+    // Outbox columns.
+    std::vector<int> o_kind, o_status, o_attempts;
+    std::vector<std::int64_t> o_record, o_created;
+    std::vector<std::string> o_module, o_user, o_text, o_url, o_payload, o_error;
+    for (const OutboxRow& o : cs.outbox) {
+        o_kind.push_back(o.kind == OutboxKind::Notification ? 0 : 1);
+        o_record.push_back(o.record);
+        o_module.push_back(module_name(o.module));
+        o_user.push_back(codec::user_key(d, o.user));
+        o_text.push_back(o.text);
+        o_url.push_back(o.url);
+        o_payload.push_back(o.payload);
+        o_created.push_back(o.created_at);
+        o_status.push_back(static_cast<int>(o.status));
+        o_attempts.push_back(o.attempts);
+        o_error.push_back(o.last_error);
+    }
+    // Timers.
+    std::vector<std::int64_t> t_record, t_ordinal, t_due, t_state;
+    std::vector<int> t_kind;
+    std::vector<std::string> t_blueprint, t_what;
+    for (const Timer& t : cs.timers_add) {
+        const codec::TimerName n = codec::timer_name(d, t);
+        t_record.push_back(t.record);
+        t_blueprint.push_back(n.blueprint);
+        t_kind.push_back(t.kind == TimerKind::Transition ? 0 : 1);
+        t_what.push_back(n.what);
+        t_ordinal.push_back(n.ordinal);
+        t_due.push_back(t.due);
+        t_state.push_back(t.state_version);
+    }
+    // A connection the server closed while it sat in the pool shows here, before anything is
+    // sent (no round trip): that one is retried on a fresh connection. Once the statement is
+    // sent, a lost connection leaves its outcome unknown (it commits on its own).
+    c.get_notifs();
+    pqxx::nontransaction tx(c);
+    pqxx::result res;
+    try {
+        res = tx.exec_prepared(
+        "fast", r.id, w.expected_version, module, r.version, codec::user_key(d, r.owner),
+        codec::user_key(d, r.created_by), codec::user_key(d, r.requester),
+        codec::user_key(d, r.assignee), r.created_at, r.updated_at, r.governed, r.deleted, state,
+        r.state_version, r.state_entered_at, parallel, fields, int_array(h_record),
+        text_array(h_module), text_array(h_kind), text_array(h_name), text_array(h_from),
+        text_array(h_to), text_array(h_by), int_array(h_at), int_array(h_version),
+        text_array(h_note), text_array(h_reason), text_array(h_changes),
+        text_array(h_checklist), int_array(o_kind), int_array(o_record), text_array(o_module),
+        text_array(o_user), text_array(o_text), text_array(o_url), text_array(o_payload),
+        int_array(o_created), int_array(o_status), int_array(o_attempts), text_array(o_error),
+        int_array(cs.timers_cancel), int_array(t_record), text_array(t_blueprint),
+        int_array(t_kind), text_array(t_what), int_array(t_ordinal), int_array(t_due),
+        int_array(t_state), int_array(n_id), text_array(n_module), int_array(n_version),
+        text_array(n_owner), text_array(n_created_by), text_array(n_requester),
+        text_array(n_assignee), int_array(n_created), int_array(n_updated),
+        bool_array(n_governed), bool_array(n_deleted), text_array(n_state),
+        int_array(n_state_version), int_array(n_entered), text_array(n_parallel),
+        text_array(n_fields), d.version);
+    } catch (const pqxx::broken_connection& e) {
+        throw pqxx::in_doubt_error(e.what());
+    } catch (const pqxx::sql_error& e) {
+        const std::string code = e.sqlstate();
+        if (code.rfind("57P", 0) == 0 || code.rfind("08", 0) == 0) {
+            throw pqxx::in_doubt_error(e.what());
+        }
+        throw;
+    }
+    if (res[0][0].as<bool>()) {
+        return Ok{};
+    }
+    const pqxx::result now = tx.exec_prepared("rec_version", r.id);
+    if (now.empty() || now[0][1].as<bool>()) {
+        return make_error(ErrorCode::NotFound, fmt::format("no record {}", r.id));
+    }
+    return version_conflict(r.id, now[0][0].as<std::int64_t>(), w.expected_version, d.version);
+}
+
+namespace {
+
+// The `commit_batch` parameters: columns of every row, tagged with the change set's index.
+struct BatchColumns {
+    // updates
+    std::vector<int> u_b;
+    std::vector<std::int64_t> u_id, u_expected, u_version, u_created, u_updated, u_state_version,
+        u_entered;
+    std::vector<std::string> u_module, u_owner, u_created_by, u_requester, u_assignee, u_state,
+        u_parallel, u_fields;
+    std::vector<bool> u_governed, u_deleted;
+    std::vector<std::int64_t> u_defs; ///< the writer's definitions version (newer: refused)
+    std::vector<int> no_update; ///< change sets without an update (always applied)
+    // new records
+    std::vector<int> n_b;
+    std::vector<std::int64_t> n_id, n_version, n_created, n_updated, n_state_version, n_entered;
+    std::vector<std::string> n_module, n_owner, n_created_by, n_requester, n_assignee, n_state,
+        n_parallel, n_fields;
+    std::vector<bool> n_governed, n_deleted;
+    // history
+    std::vector<int> h_b;
+    std::vector<std::int64_t> h_record, h_at, h_version;
+    std::vector<std::string> h_module, h_kind, h_name, h_from, h_to, h_by, h_note, h_reason,
+        h_changes, h_checklist;
+    // outbox
+    std::vector<int> o_b, o_kind, o_status, o_attempts;
+    std::vector<std::int64_t> o_record, o_created;
+    std::vector<std::string> o_module, o_user, o_text, o_url, o_payload, o_error;
+    // timers cancelled, added
+    std::vector<int> c_b;
+    std::vector<std::int64_t> c_record;
+    std::vector<int> t_b, t_kind;
+    std::vector<std::int64_t> t_record, t_ordinal, t_due, t_state;
+    std::vector<std::string> t_blueprint, t_what;
+
+    void add(const Definitions& d, const ChangeSet& cs, int b) {
+        const auto state_of = [&](const Record& r) {
+            const BlueprintDef* bp = d.blueprint_of(r.module);
+            return bp != nullptr && bp->field < r.fields.size() ? r.fields[bp->field].s
+                                                                : std::string();
+        };
+        bool updates = false;
+        for (const RecordWrite& w : cs.writes) {
+            const Record& r = w.record;
+            if (w.expected_version != 0) {
+                updates = true;
+                u_b.push_back(b);
+                u_id.push_back(r.id);
+                u_expected.push_back(w.expected_version);
+                u_defs.push_back(d.version);
+                u_module.push_back(d.modules[r.module].name);
+                u_version.push_back(r.version);
+                u_owner.push_back(codec::user_key(d, r.owner));
+                u_created_by.push_back(codec::user_key(d, r.created_by));
+                u_requester.push_back(codec::user_key(d, r.requester));
+                u_assignee.push_back(codec::user_key(d, r.assignee));
+                u_created.push_back(r.created_at);
+                u_updated.push_back(r.updated_at);
+                u_governed.push_back(r.governed);
+                u_deleted.push_back(r.deleted);
+                u_state.push_back(state_of(r));
+                u_state_version.push_back(r.state_version);
+                u_entered.push_back(r.state_entered_at);
+                codec::encode_parallel(u_parallel.emplace_back(), d, r);
+                codec::encode_fields(u_fields.emplace_back(), d, r);
+                continue;
+            }
+            n_b.push_back(b);
+            n_id.push_back(r.id);
+            n_module.push_back(d.modules[r.module].name);
+            n_version.push_back(r.version);
+            n_owner.push_back(codec::user_key(d, r.owner));
+            n_created_by.push_back(codec::user_key(d, r.created_by));
+            n_requester.push_back(codec::user_key(d, r.requester));
+            n_assignee.push_back(codec::user_key(d, r.assignee));
+            n_created.push_back(r.created_at);
+            n_updated.push_back(r.updated_at);
+            n_governed.push_back(r.governed);
+            n_deleted.push_back(r.deleted);
+            n_state.push_back(state_of(r));
+            n_state_version.push_back(r.state_version);
+            n_entered.push_back(r.state_entered_at);
+            codec::encode_parallel(n_parallel.emplace_back(), d, r);
+            codec::encode_fields(n_fields.emplace_back(), d, r);
+        }
+        if (!updates) {
+            no_update.push_back(b);
+        }
+        for (const HistoryEntry& h : cs.history) {
+            if (h.module >= d.modules.size()) {
+                continue;
+            }
+            h_b.push_back(b);
+            h_record.push_back(h.record);
+            h_module.push_back(d.modules[h.module].name);
+            h_kind.emplace_back(history_kind_name(h.kind));
+            h_name.push_back(h.name);
+            h_from.push_back(codec::state_text(d, h.module, h.from));
+            h_to.push_back(codec::state_text(d, h.module, h.to));
+            h_by.push_back(codec::user_key(d, h.by));
+            h_at.push_back(h.at);
+            h_version.push_back(h.version);
+            h_note.push_back(h.note);
+            h_reason.push_back(h.reason);
+            codec::encode_changes(h_changes.emplace_back(), d, h);
+            codec::encode_strings(h_checklist.emplace_back(), h.checklist);
+        }
+        for (const OutboxRow& o : cs.outbox) {
+            o_b.push_back(b);
+            o_kind.push_back(o.kind == OutboxKind::Notification ? 0 : 1);
+            o_record.push_back(o.record);
+            o_module.push_back(o.module < d.modules.size() ? d.modules[o.module].name
+                                                           : std::string());
+            o_user.push_back(codec::user_key(d, o.user));
+            o_text.push_back(o.text);
+            o_url.push_back(o.url);
+            o_payload.push_back(o.payload);
+            o_created.push_back(o.created_at);
+            o_status.push_back(static_cast<int>(o.status));
+            o_attempts.push_back(o.attempts);
+            o_error.push_back(o.last_error);
+        }
+        for (RecordId r : cs.timers_cancel) {
+            c_b.push_back(b);
+            c_record.push_back(r);
+        }
+        for (const Timer& t : cs.timers_add) {
+            const codec::TimerName n = codec::timer_name(d, t);
+            t_b.push_back(b);
+            t_record.push_back(t.record);
+            t_blueprint.push_back(n.blueprint);
+            t_kind.push_back(t.kind == TimerKind::Transition ? 0 : 1);
+            t_what.push_back(n.what);
+            t_ordinal.push_back(n.ordinal);
+            t_due.push_back(t.due);
+            t_state.push_back(t.state_version);
+        }
+    }
+
+    pqxx::result exec(pqxx::transaction_base& tx) const {
+        return tx.exec_prepared(
+            "commit_batch", int_array(u_b), int_array(u_id), int_array(u_expected),
+            text_array(u_module), int_array(u_version), text_array(u_owner),
+            text_array(u_created_by), text_array(u_requester), text_array(u_assignee),
+            int_array(u_created), int_array(u_updated), bool_array(u_governed),
+            bool_array(u_deleted), text_array(u_state), int_array(u_state_version),
+            int_array(u_entered), text_array(u_parallel), text_array(u_fields),
+            int_array(no_update), int_array(n_b), int_array(n_id), text_array(n_module),
+            int_array(n_version), text_array(n_owner), text_array(n_created_by),
+            text_array(n_requester), text_array(n_assignee), int_array(n_created),
+            int_array(n_updated), bool_array(n_governed), bool_array(n_deleted),
+            text_array(n_state), int_array(n_state_version), int_array(n_entered),
+            text_array(n_parallel), text_array(n_fields), int_array(h_b), int_array(h_record),
+            text_array(h_module), text_array(h_kind), text_array(h_name), text_array(h_from),
+            text_array(h_to), text_array(h_by), int_array(h_at), int_array(h_version),
+            text_array(h_note), text_array(h_reason), text_array(h_changes),
+            text_array(h_checklist), int_array(o_b), int_array(o_kind), int_array(o_record),
+            text_array(o_module), text_array(o_user), text_array(o_text), text_array(o_url),
+            text_array(o_payload), int_array(o_created), int_array(o_status),
+            int_array(o_attempts), text_array(o_error), int_array(c_b), int_array(c_record),
+            int_array(t_b), int_array(t_record), text_array(t_blueprint), int_array(t_kind),
+            text_array(t_what), int_array(t_ordinal), int_array(t_due), int_array(t_state),
+            int_array(u_defs));
+    }
+};
+
+} // namespace
+
+Status PgStore::Impl::commit_grouped(const Definitions& d, const ChangeSet& cs) {
+    Pending me;
+    me.d = &d;
+    me.cs = &cs;
+    std::unique_lock lock(batch_mu);
+    batch_queue.push_back(&me);
+    const int most_leaders = static_cast<int>(std::max<std::size_t>(options.commit_batches, 1));
+    while (!me.done) {
+        if (batch_leaders >= most_leaders || batch_queue.empty()) {
+            batch_cv.wait(lock);
+            continue;
+        }
+        // Lead: take what is queued (this commit among them), commit it, hand out the answers.
+        ++batch_leaders;
+        constexpr std::size_t most = 64;
+        std::vector<Pending*> batch;
+        const std::size_t n = std::min(most, batch_queue.size());
+        batch.assign(batch_queue.begin(), batch_queue.begin() + static_cast<std::ptrdiff_t>(n));
+        batch_queue.erase(batch_queue.begin(), batch_queue.begin() + static_cast<std::ptrdiff_t>(n));
+        lock.unlock();
+        run_batch(batch);
+        lock.lock();
+        --batch_leaders;
+        for (Pending* p : batch) {
+            p->done = true;
+        }
+        batch_cv.notify_all();
+    }
+    lock.unlock();
+    if (me.applied) {
+        return Ok{};
+    }
+    if (me.error) {
+        return std::move(*me.error);
+    }
+    return explain_refusal(cs, d.version);
+}
+
+void PgStore::Impl::run_batch(const std::vector<Pending*>& batch) {
+    if (batch.size() == 1) {
+        // Alone: the single-change-set statement (cheaper to plan than the batch's join).
+        Pending& p = *batch[0];
+        auto r = run([&](pqxx::connection& c) -> Ok {
+            Status st = apply_one_statement(c, *p.d, *p.cs);
+            if (!st) {
+                throw Refused{std::move(st.error())};
+            }
+            return Ok{};
+        });
+        if (r) {
+            p.applied = true;
+        } else {
+            p.error = std::move(r.error());
+        }
+        return;
+    }
+    auto r = run([&](pqxx::connection& c) -> std::vector<int> {
+        BatchColumns cols;
+        for (std::size_t k = 0; k < batch.size(); ++k) {
+            cols.add(*batch[k]->d, *batch[k]->cs, static_cast<int>(k));
+        }
+        // A connection the server closed while it sat in the pool shows here, before anything
+        // is sent (no round trip): that one is retried on a fresh connection. Once the
+        // statement is sent, a lost connection leaves its outcome unknown (it commits alone).
+        c.get_notifs();
+        pqxx::nontransaction tx(c);
+        pqxx::result res;
+        try {
+            res = cols.exec(tx);
+        } catch (const pqxx::broken_connection& e) {
+            throw pqxx::in_doubt_error(e.what());
+        } catch (const pqxx::sql_error& e) {
+            const std::string code = e.sqlstate();
+            if (code.rfind("57P", 0) == 0 || code.rfind("08", 0) == 0) {
+                throw pqxx::in_doubt_error(e.what());
+            }
+            throw;
+        }
+        std::vector<int> applied;
+        for (const auto& row : res) {
+            applied.push_back(row[0].as<int>());
+        }
+        return applied;
+    });
+    if (r) {
+        for (int b : *r) {
+            if (b >= 0 && static_cast<std::size_t>(b) < batch.size()) {
+                batch[static_cast<std::size_t>(b)]->applied = true;
+            }
+        }
+        return;
+    }
+    if (batch.size() == 1 || r.error().code == ErrorCode::StoreUnavailable) {
+        // Alone already, or the database is unreachable / the outcome unknown: for everyone.
+        for (Pending* p : batch) {
+            p->error = r.error();
+        }
+        return;
+    }
+    // One change set failed the statement (a duplicate id, a constraint, a deadlock with
+    // another node): each alone, so that each gets its own answer.
+    for (Pending* p : batch) {
+        run_batch({p});
+    }
+}
+
+Status PgStore::Impl::explain_refusal(const ChangeSet& cs, std::int64_t defs_version) {
+    for (const RecordWrite& w : cs.writes) {
+        if (w.expected_version == 0) {
+            continue;
+        }
+        const RecordId id = w.record.id;
+        const std::int64_t expected = w.expected_version;
+        // The record's version now, or -1 when it is gone.
+        auto r = run([&](pqxx::connection& c) -> std::int64_t {
+            pqxx::nontransaction tx(c);
+            const pqxx::result now = tx.exec_prepared("rec_version", id);
+            if (now.empty() || now[0][1].as<bool>()) {
+                return -1;
+            }
+            return now[0][0].as<std::int64_t>();
+        });
+        if (!r) {
+            return std::move(r.error());
+        }
+        if (*r < 0) {
+            return make_error(ErrorCode::NotFound, fmt::format("no record {}", id));
+        }
+        return version_conflict(id, *r, expected, defs_version);
+    }
+    return make_error(ErrorCode::Conflict, "the change set was not applied");
+}
 
 bool PgStore::Impl::decode_record(const Definitions& d, RecordId id, const pqxx::row& row,
                                   Record& out) {
@@ -676,17 +1317,8 @@ Status PgStore::Impl::apply(pqxx::work& tx, const Definitions& d, const ChangeSe
             if (now.empty() || now[0][1].as<bool>()) {
                 return make_error(ErrorCode::NotFound, fmt::format("no record {}", r.id));
             }
-            if (now[0][0].as<std::int64_t>() == w->expected_version) {
-                // Another node published a newer version: a write decoded under older
-                // definitions could drop what they added. Refused until this node reloads.
-                return make_error(ErrorCode::Conflict,
-                                  fmt::format("the definitions changed (a version newer than {} "
-                                              "was published); retry",
-                                              d.version));
-            }
-            return make_error(ErrorCode::Conflict,
-                              fmt::format("record {} is at version {}, not {}", r.id,
-                                          now[0][0].as<std::int64_t>(), w->expected_version));
+            return version_conflict(r.id, now[0][0].as<std::int64_t>(), w->expected_version,
+                                    d.version);
         }
     }
     for (const CursorUpdate& c : cs.cursors) {
@@ -954,6 +1586,9 @@ Status PgStore::commit(const ChangeSet& changes) {
     if (!d) {
         return make_error(ErrorCode::Internal, "no definitions are bound to the store");
     }
+    if (impl_->options.commit_batches > 0 && Impl::fits_one_statement(*d, changes)) {
+        return impl_->commit_grouped(*d, changes);
+    }
     auto r = impl_->run([&](pqxx::connection& c) -> Ok {
         pqxx::work tx(c);
         Status s = impl_->apply(tx, *d, changes);
@@ -1001,6 +1636,21 @@ std::int64_t PgStore::cursor(std::string_view key) const {
             return r.empty() ? 0 : r[0][0].as<std::int64_t>();
         },
         0);
+}
+
+Result<std::int64_t> PgStore::take_turn(std::string_view key) {
+    // One implicit transaction (one round trip) that does not wait for its WAL flush, so the
+    // cursor's row is locked for microseconds, not for an fsync. Safe: a turn only matters once
+    // a commit uses it, and that commit's flush covers this earlier WAL record too.
+    return impl_->run([&](pqxx::connection& c) -> std::int64_t {
+        pqxx::nontransaction tx(c);
+        return tx
+            .exec("SET LOCAL synchronous_commit TO off; INSERT INTO cursors (key, value) VALUES (" +
+                  tx.quote(std::string(key)) +
+                  ", 1) ON CONFLICT (key) DO UPDATE SET value = cursors.value + 1 RETURNING "
+                  "value - 1")[0][0]
+            .as<std::int64_t>();
+    });
 }
 
 std::int64_t PgStore::count_open_assigned(std::uint32_t module, UserId user,

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -144,9 +145,14 @@ CREATE TABLE definition_files (
     PRIMARY KEY (version, position)
 ) WITHOUT ROWID;
 )sql",
-    // 2: outbox claims: the next attempt (back-off, milliseconds since the epoch) and the lease
-    // of the dispatcher delivering the row (a second process on the same file skips it).
+    // 2: several processes on one file: record ids come from the database (`record_ids`, one
+    // row, moved by each `allocate_id`), timers carry a claim lease (`claimed_until`), and outbox
+    // rows the next attempt (back-off, milliseconds since the epoch) and the lease of the
+    // dispatcher delivering them (a second process on the same file skips them).
     R"sql(
+ALTER TABLE timers ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE record_ids (next INTEGER NOT NULL);
+INSERT INTO record_ids (next) SELECT coalesce(max(id), 0) + 1 FROM records;
 ALTER TABLE outbox ADD COLUMN next_attempt_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE outbox ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
 )sql",
@@ -297,7 +303,6 @@ struct SqliteStore::Impl {
     mutable std::vector<Conn*> free_readers;
     mutable std::mutex defs_mu;
     std::shared_ptr<const Definitions> defs;
-    std::atomic<RecordId> next_id{1};
     mutable std::mutex error_mu;
     mutable std::string last_error;
 
@@ -480,6 +485,26 @@ struct SqliteStore::Impl {
                                          fmt::format("record {} already exists", r.id))};
             }
             return;
+        }
+        if (!r.deleted) {
+            // Most updates leave the indexed columns (module, requester, assignee, deleted) as
+            // they were: set only the others, so SQLite rewrites no index entry. When one of them
+            // changes (or the version moved), the full UPDATE below decides.
+            Stmt n = writer.prepare(
+                "UPDATE records SET version = ?, owner = ?, created_by = ?, created_at = ?, "
+                "updated_at = ?, governed = ?, state = ?, state_version = ?, "
+                "state_entered_at = ?, parallel_done = ?, fields = ? WHERE id = ? AND "
+                "version = ? AND deleted = 0 AND module = ? AND requester = ? AND assignee = ?");
+            n.bind(1, r.version).bind(2, codec::user_key(d, r.owner));
+            n.bind(3, codec::user_key(d, r.created_by)).bind(4, r.created_at);
+            n.bind(5, r.updated_at).bind(6, std::int64_t{r.governed}).bind(7, state);
+            n.bind(8, r.state_version).bind(9, r.state_entered_at).bind(10, parallel);
+            n.bind(11, fields).bind(12, r.id).bind(13, w.expected_version).bind(14, module);
+            n.bind(15, codec::user_key(d, r.requester)).bind(16, codec::user_key(d, r.assignee));
+            n.run();
+            if (writer.changes() == 1) {
+                return;
+            }
         }
         Stmt s = writer.prepare(
             "UPDATE records SET module = ?, version = ?, owner = ?, created_by = ?, requester = ?, "
@@ -678,11 +703,6 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(std::string_view location
     try {
         impl->configure(impl->writer, true);
         impl->migrate();
-        {
-            Stmt s = impl->writer.prepare("SELECT coalesce(max(id), 0) + 1 FROM records");
-            s.step();
-            impl->next_id = s.integer(0);
-        }
         const int readers = impl->memory ? 0 : std::max(0, options.readers);
         for (int k = 0; k < readers; ++k) {
             auto c = std::make_unique<Conn>();
@@ -714,7 +734,92 @@ std::string SqliteStore::last_error() const {
     return impl_->last_error;
 }
 
-RecordId SqliteStore::allocate_id() { return impl_->next_id.fetch_add(1); }
+RecordId SqliteStore::allocate_id() {
+    // From the database, so that several processes on one file never hand out one id twice. The
+    // move is its own small write with `synchronous=NORMAL`: not synced by itself, but the WAL
+    // is sequential, so the commit that first uses the id (synced) makes the move durable too.
+    std::lock_guard lock(impl_->write_mu);
+    Conn& w = impl_->writer;
+    try {
+        w.exec("PRAGMA synchronous=NORMAL");
+        RecordId id = 0;
+        {
+            Stmt s = w.prepare("UPDATE record_ids SET next = next + 1 RETURNING next - 1");
+            if (s.step()) {
+                id = s.integer(0);
+            }
+            while (s.step()) {
+            }
+        }
+        w.exec("PRAGMA synchronous=FULL");
+        if (id == 0) {
+            impl_->note(SqlError{SQLITE_CORRUPT, "sqlite: the record_ids row is missing"});
+        }
+        return id;
+    } catch (const SqlError& e) {
+        sqlite3_exec(w.db(), "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
+        impl_->note(e);
+        return 0;
+    }
+}
+
+Result<std::int64_t> SqliteStore::take_turn(std::string_view key) {
+    // One statement in its own write transaction: atomic across the processes on the file. Not
+    // synced by itself (like `allocate_id`): the commit that uses the turn syncs it too.
+    std::lock_guard lock(impl_->write_mu);
+    Conn& w = impl_->writer;
+    try {
+        w.exec("PRAGMA synchronous=NORMAL");
+        std::int64_t at = 0;
+        {
+            Stmt s = w.prepare(
+                "INSERT INTO cursors (key, value) VALUES (?, 1) ON CONFLICT (key) DO UPDATE SET "
+                "value = value + 1 RETURNING value - 1");
+            s.bind(1, key);
+            if (s.step()) {
+                at = s.integer(0);
+            }
+            while (s.step()) {
+            }
+        }
+        w.exec("PRAGMA synchronous=FULL");
+        return at;
+    } catch (const SqlError& e) {
+        sqlite3_exec(w.db(), "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
+        return to_error(e);
+    }
+}
+
+std::vector<Timer> SqliteStore::claim_due_timers(std::int64_t now, std::size_t limit,
+                                                 std::int64_t lease) {
+    const auto defs = impl_->bound();
+    std::vector<Timer> out;
+    if (!defs || limit == 0) {
+        return out;
+    }
+    // One UPDATE under SQLite's write lock: a timer claimed by one process (or thread) is
+    // skipped by every other claimer until its lease runs out.
+    std::lock_guard lock(impl_->write_mu);
+    try {
+        Stmt s = impl_->writer.prepare(
+            "UPDATE timers SET claimed_until = ? WHERE id IN (SELECT id FROM timers WHERE "
+            "due <= ? AND claimed_until <= ? ORDER BY due, id LIMIT ?) RETURNING id, record, "
+            "blueprint, kind, what, ordinal, due, state_version");
+        s.bind(1, now + lease).bind(2, now).bind(3, now);
+        s.bind(4, static_cast<std::int64_t>(
+                      std::min<std::size_t>(limit, static_cast<std::size_t>(INT64_MAX))));
+        while (s.step()) {
+            out.push_back(impl_->decode_timer(*defs, s));
+        }
+    } catch (const SqlError& e) {
+        impl_->note(e);
+        return {};
+    }
+    std::sort(out.begin(), out.end(), [](const Timer& a, const Timer& b) {
+        return a.due != b.due ? a.due < b.due : a.id < b.id;
+    });
+    return out;
+}
 
 Status SqliteStore::commit(const ChangeSet& cs) {
     std::shared_ptr<const Definitions> defs = cs.publish_defs ? cs.publish_defs : impl_->bound();

@@ -3,6 +3,8 @@
 #include "teamflow/engine/definitions.hpp"
 #include "teamflow/engine/store.hpp"
 
+#include <fmt/format.h>
+
 namespace teamflow::engine {
 
 bool RecordReader::read_member(RecordId id, std::int32_t member, Cell& out) const {
@@ -178,6 +180,28 @@ std::int64_t Store::count_due_timers(std::int64_t now) const {
 std::int64_t Store::latest_definitions_version() const {
     const auto latest = latest_definitions();
     return latest ? latest->version : 0;
+}
+
+Result<std::int64_t> Store::take_turn(std::string_view key) {
+    // Compare-and-set until it sticks; a commit with only a cursor move touches nothing else.
+    ChangeSet cs;
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+        const std::int64_t at = cursor(key);
+        cs.clear();
+        CursorUpdate& c = cs.cursors.add();
+        c.key = std::string(key);
+        c.expected = at;
+        c.value = at + 1;
+        Status s = commit(cs);
+        if (s) {
+            return at;
+        }
+        if (s.error().code != ErrorCode::Conflict) {
+            return std::move(s.error());
+        }
+    }
+    return make_error(ErrorCode::Conflict,
+                      fmt::format("round-robin cursor {} kept moving", key));
 }
 
 } // namespace teamflow::engine

@@ -3,9 +3,12 @@
 #include "store_fixture.hpp"
 #include "teamflow/dsl/frontend.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <thread>
 
 using namespace teamflow;
@@ -151,6 +154,184 @@ TEST_P(StoreTest, Atomicity_AFailingUniqueClaimOrCursorAppliesNothing) {
     EXPECT_EQ(store_->cursor("rr"), 1);
     EXPECT_TRUE(store_->unique_taken(accounts, field(accounts, "name"), "Taken", acct));
     EXPECT_FALSE(store_->unique_taken(accounts, field(accounts, "name"), "Taken", id));
+}
+
+TEST_P(StoreTest, Atomicity_AnUpdateWithNewRecordsIsAllOrNothing) {
+    const auto id = deal("Parent");
+    const engine::Record r = rec(id);
+    const auto other = deal("Other");
+    // A new record whose id exists: conflict, and the update beside it is not applied.
+    engine::ChangeSet dup = bump(r, "dup");
+    engine::RecordWrite& d1 = dup.writes.add();
+    d1.record = rec(other);
+    d1.expected_version = 0;
+    dup.outbox.add().text = "never";
+    auto c1 = store_->commit(dup);
+    ASSERT_FALSE(c1.ok());
+    EXPECT_EQ(c1.error().code, ErrorCode::Conflict);
+    EXPECT_EQ(rec(id).version, r.version);
+    EXPECT_EQ(rec(other).version, 1);
+    EXPECT_TRUE(store_->outbox(std::nullopt).empty());
+    // A stale update: conflict, and the new record beside it does not appear.
+    const engine::RecordId fresh = store_->allocate_id();
+    ASSERT_NE(fresh, 0);
+    engine::ChangeSet up = bump(r, "up");
+    ASSERT_TRUE(store_->commit(up).ok());
+    engine::ChangeSet stale = bump(r, "stale");
+    engine::RecordWrite& n = stale.writes.add();
+    n.record = r;
+    n.record.id = fresh;
+    n.record.version = 1;
+    n.expected_version = 0;
+    engine::HistoryEntry& h = stale.history.add();
+    h.record = fresh;
+    h.module = r.module;
+    h.version = 1;
+    stale.timers_add.push_back(engine::Timer{0, fresh, 0, engine::TimerKind::Transition, 4, 5, 1});
+    auto c2 = store_->commit(stale);
+    ASSERT_FALSE(c2.ok());
+    EXPECT_EQ(c2.error().code, ErrorCode::Conflict);
+    engine::Record gone;
+    EXPECT_FALSE(store_->read_record(fresh, gone));
+    EXPECT_TRUE(store_->history(fresh).empty());
+    EXPECT_TRUE(store_->timers_of(fresh).empty());
+    EXPECT_EQ(rec(id).version, r.version + 1);
+    // The same with the right version: both land, with their history and timer.
+    engine::ChangeSet good = bump(rec(id), "good");
+    good.writes.add() = n;
+    good.history.add() = h;
+    good.timers_add = stale.timers_add;
+    ASSERT_TRUE(store_->commit(good).ok());
+    EXPECT_EQ(rec(fresh).version, 1);
+    EXPECT_EQ(store_->history(fresh).size(), 1u);
+    EXPECT_EQ(store_->timers_of(fresh).size(), 1u);
+    EXPECT_EQ(rec(id).version, r.version + 2);
+}
+
+TEST_P(StoreTest, ConcurrentCommitsEachGetTheirOwnExactAnswer) {
+    // Many threads commit at once (the PostgreSQL store groups concurrent commits into one
+    // statement): updates of one shared record racing on its version, new records, and new
+    // records over an existing id (which fail a grouped statement, so the others are committed
+    // one by one). Each commit must get its own answer, and only what succeeded is there.
+    const auto shared = deal("Shared");
+    const auto taken = deal("Taken");
+    const engine::Record taken_rec = rec(taken);
+    constexpr int threads = 8;
+    constexpr int per_thread = 30;
+    std::atomic<int> wins{0};
+    std::atomic<int> dups{0};
+    std::mutex mu;
+    std::vector<engine::RecordId> created;
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            for (int k = 0; k < per_thread; ++k) {
+                const int kind = (t + k) % 3;
+                if (kind == 0) {
+                    engine::Record r;
+                    if (!store_->read_record(shared, r)) {
+                        ADD_FAILURE() << "shared record missing";
+                        return;
+                    }
+                    auto c = store_->commit(bump(r, fmt::format("w{}-{}", t, k)));
+                    if (c.ok()) {
+                        ++wins;
+                    } else {
+                        EXPECT_EQ(c.error().code, ErrorCode::Conflict) << c.error().to_string();
+                    }
+                } else if (kind == 1) {
+                    engine::Record r = taken_rec;
+                    r.id = store_->allocate_id();
+                    engine::ChangeSet cs;
+                    cs.writes.add().record = r;
+                    engine::HistoryEntry& h = cs.history.add();
+                    h.record = r.id;
+                    h.module = r.module;
+                    h.version = 1;
+                    cs.outbox.add().text = "new";
+                    auto c = store_->commit(cs);
+                    EXPECT_TRUE(c.ok()) << c.error().to_string();
+                    std::lock_guard lock(mu);
+                    created.push_back(r.id);
+                } else {
+                    engine::ChangeSet cs;
+                    cs.writes.add().record = taken_rec;
+                    cs.outbox.add().text = "duplicate";
+                    auto c = store_->commit(cs);
+                    ASSERT_FALSE(c.ok());
+                    EXPECT_EQ(c.error().code, ErrorCode::Conflict) << c.error().to_string();
+                    ++dups;
+                }
+            }
+        });
+    }
+    for (auto& th : pool) {
+        th.join();
+    }
+    EXPECT_GT(dups.load(), 0);
+    const engine::Record now = rec(shared);
+    EXPECT_EQ(now.version, 1 + wins.load());
+    const auto history = store_->history(shared);
+    ASSERT_EQ(history.size(), static_cast<std::size_t>(now.version));
+    for (std::size_t k = 0; k < history.size(); ++k) {
+        EXPECT_EQ(history[k].version, static_cast<std::int64_t>(k + 1));
+    }
+    for (engine::RecordId id : created) {
+        EXPECT_EQ(rec(id).version, 1);
+        EXPECT_EQ(store_->history(id).size(), 1u);
+    }
+    std::size_t fresh = 0;
+    for (const auto& o : store_->outbox(std::nullopt)) {
+        EXPECT_NE(o.text, "duplicate") << "a refused commit left an outbox row";
+        fresh += o.text == "new" ? 1 : 0;
+    }
+    EXPECT_EQ(fresh, created.size());
+    EXPECT_EQ(rec(taken).version, 1);
+}
+
+TEST_P(StoreTest, ConcurrentTransitionsSetAndCancelTheirOwnTimers) {
+    // Threads transition their own deals at once (grouped into shared statements by the
+    // PostgreSQL store): Submit sets the deal's timers (Expire after 2d, the Review SLA), Reopen
+    // cancels them; each deal ends with exactly its own timers.
+    constexpr int threads = 6;
+    constexpr int rounds = 4;
+    std::vector<engine::RecordId> ids;
+    for (int t = 0; t < threads; ++t) {
+        ids.push_back(deal("Timed " + std::to_string(t)));
+    }
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            const engine::RecordId id = ids[static_cast<std::size_t>(t)];
+            for (int k = 0; k < rounds; ++k) {
+                auto s = go(id, "Submit");
+                EXPECT_TRUE(s.ok()) << s.error().to_string();
+                if (k + 1 < rounds || t % 2 == 0) {
+                    auto r = go(id, "Reopen");
+                    EXPECT_TRUE(r.ok()) << r.error().to_string();
+                }
+            }
+        });
+    }
+    for (auto& th : pool) {
+        th.join();
+    }
+    for (int t = 0; t < threads; ++t) {
+        const engine::RecordId id = ids[static_cast<std::size_t>(t)];
+        const auto timers = store_->timers_of(id);
+        if (t % 2 == 0) {
+            EXPECT_TRUE(timers.empty()) << "deal " << t << " was reopened: no timer left";
+            EXPECT_EQ(text(id, "stage"), "Open");
+        } else {
+            EXPECT_EQ(timers.size(), 2u) << "deal " << t << " is in Review: Expire and the SLA";
+            EXPECT_EQ(text(id, "stage"), "Review");
+            for (const auto& tm : timers) {
+                EXPECT_EQ(tm.record, id);
+                EXPECT_EQ(tm.state_version, rec(id).state_version);
+            }
+        }
+        EXPECT_EQ(store_->history(id).size(), static_cast<std::size_t>(rec(id).version));
+    }
 }
 
 TEST_P(StoreTest, HistoryInOrderAndVersionsMatch) {
@@ -318,6 +499,52 @@ TEST_P(StoreTest, RoundRobinWithConcurrentFilers) {
     // Every turn was handed out once: the cursor moved once per request.
     EXPECT_EQ(store_->list(tickets, 0, 100).size(), 24u);
     EXPECT_EQ(store_->cursor(defs_->modules[tickets].routes[0].cursor_key), 24);
+}
+
+TEST_P(StoreTest, TakeTurnHandsOutEveryValueOnceAcrossThreads) {
+    // Turns are taken on their own (outside any record commit), atomically: 4 threads taking 50
+    // turns each get 0..199 exactly once between them, and the cursor ends at 200.
+    constexpr int threads = 4;
+    constexpr int per_thread = 50;
+    std::vector<std::vector<std::int64_t>> got(threads);
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            for (int k = 0; k < per_thread; ++k) {
+                auto turn = store_->take_turn("turns");
+                if (!turn.ok()) {
+                    ADD_FAILURE() << turn.error().to_string();
+                    return;
+                }
+                got[static_cast<std::size_t>(t)].push_back(*turn);
+            }
+        });
+    }
+    for (auto& th : pool) {
+        th.join();
+    }
+    std::vector<std::int64_t> all;
+    for (const auto& g : got) {
+        all.insert(all.end(), g.begin(), g.end());
+    }
+    std::sort(all.begin(), all.end());
+    ASSERT_EQ(all.size(), static_cast<std::size_t>(threads * per_thread));
+    for (std::size_t k = 0; k < all.size(); ++k) {
+        ASSERT_EQ(all[k], static_cast<std::int64_t>(k)) << "turn handed out twice or skipped";
+    }
+    EXPECT_EQ(store_->cursor("turns"), threads * per_thread);
+    EXPECT_EQ(store_->cursor("other"), 0);
+    // A cursor moved by a commit's compare-and-set goes on from there.
+    engine::ChangeSet cs;
+    engine::CursorUpdate& c = cs.cursors.add();
+    c.key = "turns";
+    c.expected = threads * per_thread;
+    c.value = 1000;
+    ASSERT_TRUE(store_->commit(cs).ok());
+    auto next = store_->take_turn("turns");
+    ASSERT_TRUE(next.ok());
+    EXPECT_EQ(*next, 1000);
+    EXPECT_EQ(store_->cursor("turns"), 1001);
 }
 
 TEST_P(StoreTest, LeastLoadedCountsOpenRecords) {

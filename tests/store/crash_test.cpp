@@ -88,11 +88,14 @@ TEST(SqliteCrash, KilledWriterLosesNothingItReportedAndHalfAppliesNothing) {
         }
         ::close(fds[1]);
         std::vector<Committed> committed;
-        // Let it run a while, then kill it mid-flight.
+        // Let it commit a few (however slow the machine: a generous deadline, not a fixed time),
+        // then a while longer, then kill it mid-flight.
         const auto run_for = std::chrono::milliseconds(150 + rng() % 600);
         const auto deadline = std::chrono::steady_clock::now() + run_for;
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
         Committed c{};
-        while (std::chrono::steady_clock::now() < deadline) {
+        while (std::chrono::steady_clock::now() < deadline ||
+               (committed.size() <= 8 && std::chrono::steady_clock::now() < give_up)) {
             const ssize_t n = ::read(fds[0], &c, sizeof c);
             if (n == static_cast<ssize_t>(sizeof c)) {
                 committed.push_back(c);

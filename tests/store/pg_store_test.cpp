@@ -304,17 +304,27 @@ TEST_F(PgStoreTest, UnreachableIsStoreUnavailable) {
 }
 
 TEST_F(PgStoreTest, ReconnectsAfterBackendsAreTerminated) {
-    auto n = node(2);
-    ASSERT_TRUE(n);
+    // This node's connections carry their own application name, so that only they are terminated
+    // (other test processes share the database: ctest runs several at once).
+    const std::string app = schema_;
+    auto opened = engine::PgStore::open(engine::PgStoreOptions{
+        url_ + (url_.find('?') == std::string::npos ? "?" : "&") + "application_name=" + app, 2,
+        schema_});
+    ASSERT_TRUE(opened.ok()) << opened.error().to_string();
+    auto n = std::make_unique<Node>();
+    n->store = std::move(opened.value());
+    n->engine = std::make_unique<engine::Engine>(defs_, *n->store, n->clock,
+                                                 engine::EngineOptions{{"ann"}, 8});
     const RecordId id = create(*n, "before");
     ASSERT_NE(id, 0);
     for (int round = 0; round < 3; ++round) {
         {
             auto c = admin();
             pqxx::nontransaction tx(*c);
-            const auto killed = tx.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                        "WHERE datname = current_database() AND "
-                                        "pid <> pg_backend_pid()");
+            const auto killed = tx.exec_params(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                "current_database() AND application_name = $1 AND pid <> pg_backend_pid()",
+                app);
             EXPECT_GE(killed.size(), 1u);
         }
         engine::Record r;

@@ -68,6 +68,8 @@ public:
     std::int64_t count_outbox(OutboxStatus status) const override;
     std::int64_t count_due_timers(std::int64_t now) const override;
 
+    Result<std::int64_t> take_turn(std::string_view key) override;
+
     /// Number of live records.
     std::size_t record_count() const;
     /// Bytes held for records (struct, field cells and their text), excluding history.

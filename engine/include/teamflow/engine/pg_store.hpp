@@ -17,6 +17,10 @@ struct PgStoreOptions {
     std::string url;            ///< `postgresql://…` or `postgres://…` (libpq URI)
     std::size_t pool_size = 8;  ///< connections opened on demand, at most this many
     std::string schema;         ///< a PostgreSQL schema to keep the tables in; empty: the default
+    /// Group commit: concurrent commits (each with at most one record update) are sent together
+    /// as one statement, each applied only if its own update matched; at most this many such
+    /// statements in flight at once. 0: every commit is its own transaction.
+    std::size_t commit_batches = 4;
 };
 
 /// A store in PostgreSQL. Thread-safe. Connection failures are `store-unavailable`; a broken
@@ -87,6 +91,8 @@ public:
     /// first call opens a dedicated listening connection (outside the pool); a failure is
     /// `store-unavailable` and closes it (the next call reopens it). One caller at a time.
     Result<bool> await_publish_notice(int timeout_ms);
+
+    Result<std::int64_t> take_turn(std::string_view key) override;
 
     /// Whether the database answers (`store-unavailable` otherwise); for health checks.
     Status ping() const;

@@ -80,6 +80,11 @@ public:
     std::int64_t count_due_timers(std::int64_t now) const override;
     std::int64_t latest_definitions_version() const override;
 
+    // Several processes on one file (issue 4).
+    Result<std::int64_t> take_turn(std::string_view key) override;
+    std::vector<Timer> claim_due_timers(std::int64_t now, std::size_t limit,
+                                        std::int64_t lease) override;
+
     /// The last error of a read that could not report one (empty when none).
     std::string last_error() const;
 

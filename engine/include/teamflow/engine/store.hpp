@@ -375,6 +375,14 @@ public:
     /// The latest published definitions version (0: none), without its files; a failed read is
     /// -1. The default reads `latest_definitions()`.
     virtual std::int64_t latest_definitions_version() const;
+
+    // --- round-robin turns and several processes (issue 4) ---
+    /// Takes the next turn of a round-robin cursor: moves it by one and returns the value it had
+    /// (0 first), atomically and on its own, outside any commit, so no lock on the cursor is held
+    /// while a record's transaction runs. Each value is handed out once across every thread and
+    /// node sharing the store; an operation that takes a turn and then does not commit skips that
+    /// turn. The default moves the cursor by compare-and-set commits (retried on `conflict`).
+    virtual Result<std::int64_t> take_turn(std::string_view key);
 };
 
 } // namespace teamflow::engine
