@@ -6,6 +6,8 @@
 #include "teamflow/server/problem.hpp"
 
 #include <algorithm>
+#include <boost/json/object.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <fmt/format.h>
 #include <random>
 
@@ -120,12 +122,16 @@ Response Service::finish(const Request& request, Response response, Clock::time_
     metrics_.record_request(route, request.method, response.status, seconds);
     const LogLevel level = response.status >= 500 ? LogLevel::Error : LogLevel::Info;
     if (log_enabled(level)) {
+        // The access line's fields live on the stack (the heap only past 1 KiB).
+        unsigned char storage[1024];
+        boost::json::monotonic_resource resource(storage, sizeof storage);
         log_event(level, "request",
-                  {{"request_id", id},
-                   {"method", request.method},
-                   {"route", route},
-                   {"status", response.status},
-                   {"duration_ms", seconds * 1000.0}});
+                  boost::json::object({{"request_id", id},
+                                       {"method", request.method},
+                                       {"route", route},
+                                       {"status", response.status},
+                                       {"duration_ms", seconds * 1000.0}},
+                                      &resource));
     }
     return response;
 }
