@@ -119,10 +119,42 @@ private:
         parser_->header_limit(static_cast<std::uint32_t>(limits().header_limit_bytes));
         parser_->body_limit(limits().max_body_bytes);
         stream_.expires_after(std::chrono::milliseconds(limits().request_timeout_ms));
+        // A keep-alive client's request has usually arrived whole with its first bytes: parse
+        // what is buffered here, and read asynchronously only what is still missing.
+        beast::error_code ec;
+        parse_buffered(ec);
+        if (ec) {
+            on_read(ec);
+            return;
+        }
+        if (parser_->is_done()) {
+            on_read(ec);
+            return;
+        }
+        if (parser_->is_header_done()) {
+            on_header(ec);
+            return;
+        }
         http::async_read_header(stream_, buffer_, *parser_,
-                                [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                                    self->on_header(ec);
+                                [self = shared_from_this()](beast::error_code rec, std::size_t) {
+                                    self->on_header(rec);
                                 });
+    }
+
+    /// Feeds the buffered bytes to the parser (which enforces the header and body limits);
+    /// leaves in the buffer what it has not consumed. Running out of bytes is not an error.
+    void parse_buffered(beast::error_code& ec) {
+        while (buffer_.size() > 0 && !parser_->is_done()) {
+            const std::size_t used = parser_->put(buffer_.data(), ec);
+            buffer_.consume(used);
+            if (ec == http::error::need_more) {
+                ec = {};
+                return;
+            }
+            if (ec || used == 0) {
+                return;
+            }
+        }
     }
 
     /// Answers `Expect: 100-continue` (curl waits for it before sending a larger body).
@@ -148,9 +180,15 @@ private:
     }
 
     void read_body() {
+        beast::error_code ec;
+        parse_buffered(ec);
+        if (ec || parser_->is_done()) {
+            on_read(ec);
+            return;
+        }
         http::async_read(
             stream_, buffer_, *parser_,
-            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+            [self = shared_from_this()](beast::error_code rec, std::size_t) { self->on_read(rec); });
     }
 
     Request partial_request() const {
