@@ -63,6 +63,40 @@ Response Service::handle(Request request) {
     }
 }
 
+std::optional<Response> Service::handle_fast(Request& request) {
+    const Clock::time_point start = Clock::now();
+    try {
+        std::string error;
+        if (!split_target(request, error)) {
+            return std::nullopt;
+        }
+        const RouteMatch match = router_.match(request.method, request.path);
+        if (match.kind != RouteMatch::Kind::Found || !match.route->fast ||
+            match.route->access != Access::Public || request.header("Authorization")) {
+            return std::nullopt;
+        }
+        Context context;
+        context.config = &config_;
+        context.metrics = &metrics_;
+        context.request_id = request_id_for(request);
+        request.route = match.route->pattern;
+        request.path_params = match.params;
+        std::optional<Response> response = match.route->fast(request, context);
+        if (!response) {
+            request.route.clear();
+            request.path_params.clear();
+            return std::nullopt;
+        }
+        response->set_header("X-Request-Id", context.request_id);
+        return finish(request, std::move(*response), start);
+    } catch (...) {
+        // Let the worker run the request the ordinary way (and report what went wrong).
+        request.route.clear();
+        request.path_params.clear();
+        return std::nullopt;
+    }
+}
+
 Response Service::run(Request& request, Context& context) {
     std::string error;
     if (!split_target(request, error)) {

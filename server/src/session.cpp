@@ -257,6 +257,11 @@ private:
             write(shared_.service.finish(request, std::move(r), start_));
             return;
         }
+        // Cheap public routes (GET /healthz) answer here, without a round trip to a worker.
+        if (std::optional<Response> fast = shared_.service.handle_fast(request)) {
+            write(std::move(*fast));
+            return;
+        }
         if (shared_.queued.fetch_add(1) >= limits().max_queued_requests) {
             --shared_.queued;
             write(shared_.service.finish(

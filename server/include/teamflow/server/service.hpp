@@ -9,6 +9,7 @@
 #include "teamflow/server/router.hpp"
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 namespace teamflow::server {
@@ -33,6 +34,12 @@ public:
     /// Runs one request through the pipeline. `request.method`, `target`, `headers` and `body`
     /// must be set; path, query, params and route are filled here. Never throws.
     Response handle(Request request);
+
+    /// Answers on the calling (I/O) thread when the request's route has a fast handler, the
+    /// request carries no Authorization header, and the fast handler can answer at once; the
+    /// response is complete (request id, metrics, access log). nullopt: call `handle` on a worker
+    /// (`request` is then as it was, but for `path` and `query`). Never throws, never blocks.
+    std::optional<Response> handle_fast(Request& request);
 
     /// Completes a response the transport produced itself (413, 400 from the parser, 429, 503):
     /// request id header, metrics and the access log line, as for handled requests.
