@@ -88,7 +88,9 @@ std::optional<Response> Service::handle_fast(Request& request) {
             return std::nullopt;
         }
         response->set_header("X-Request-Id", context.request_id);
-        return finish(request, std::move(*response), start);
+        // Health probes come every few seconds from every balancer: their successes are logged
+        // at debug, not info.
+        return complete(request, std::move(*response), start, LogLevel::Debug);
     } catch (...) {
         // Let the worker run the request the ordinary way (and report what went wrong).
         request.route.clear();
@@ -143,6 +145,11 @@ Response Service::run(Request& request, Context& context) {
 }
 
 Response Service::finish(const Request& request, Response response, Clock::time_point start) {
+    return complete(request, std::move(response), start, LogLevel::Info);
+}
+
+Response Service::complete(const Request& request, Response response, Clock::time_point start,
+                           LogLevel success_level) {
     std::string id;
     if (const auto given = response.header("X-Request-Id")) {
         id = std::string(*given);
@@ -154,7 +161,9 @@ Response Service::finish(const Request& request, Response response, Clock::time_
     const std::string_view route =
         request.route.empty() ? unmatched_route : std::string_view(request.route);
     metrics_.record_request(route, request.method, response.status, seconds);
-    const LogLevel level = response.status >= 500 ? LogLevel::Error : LogLevel::Info;
+    const LogLevel level = response.status >= 500   ? LogLevel::Error
+                           : response.status >= 400 ? LogLevel::Info
+                                                    : success_level;
     if (log_enabled(level)) {
         // The access line's fields live on the stack (the heap only past 1 KiB).
         unsigned char storage[1024];

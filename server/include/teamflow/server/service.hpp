@@ -5,6 +5,7 @@
 #include "teamflow/server/auth.hpp"
 #include "teamflow/server/config.hpp"
 #include "teamflow/server/http.hpp"
+#include "teamflow/server/log.hpp"
 #include "teamflow/server/metrics.hpp"
 #include "teamflow/server/router.hpp"
 
@@ -47,6 +48,9 @@ public:
 
 private:
     Response run(Request& request, Context& context);
+    /// `finish`, logging answers under 400 at `success_level`.
+    Response complete(const Request& request, Response response, Clock::time_point start,
+                      LogLevel success_level);
 
     Config config_;
     Router router_;
