@@ -118,7 +118,8 @@ private:
         parser_.emplace();
         parser_->header_limit(static_cast<std::uint32_t>(limits().header_limit_bytes));
         parser_->body_limit(limits().max_body_bytes);
-        stream_.expires_after(std::chrono::milliseconds(limits().request_timeout_ms));
+        // The deadline is armed only before an asynchronous read (arming a timer is not free).
+        read_deadline_ = start_ + std::chrono::milliseconds(limits().request_timeout_ms);
         // A keep-alive client's request has usually arrived whole with its first bytes: parse
         // what is buffered here, and read asynchronously only what is still missing.
         beast::error_code ec;
@@ -135,6 +136,7 @@ private:
             on_header(ec);
             return;
         }
+        stream_.expires_at(read_deadline_);
         http::async_read_header(stream_, buffer_, *parser_,
                                 [self = shared_from_this()](beast::error_code rec, std::size_t) {
                                     self->on_header(rec);
@@ -165,6 +167,7 @@ private:
         }
         if (iequals(parser_->get()[http::field::expect], "100-continue")) {
             interim_.emplace(http::status::continue_, 11);
+            stream_.expires_at(read_deadline_);
             http::async_write(stream_, *interim_,
                               [self = shared_from_this()](beast::error_code wec, std::size_t) {
                                   self->interim_.reset();
@@ -186,6 +189,7 @@ private:
             on_read(ec);
             return;
         }
+        stream_.expires_at(read_deadline_);
         http::async_read(
             stream_, buffer_, *parser_,
             [self = shared_from_this()](beast::error_code rec, std::size_t) { self->on_read(rec); });
@@ -372,6 +376,7 @@ private:
     bool drain_ = false;
     State state_ = State::Idle;
     Clock::time_point start_ = Clock::now();
+    Clock::time_point read_deadline_ = start_;
 };
 
 void start_session(tcp::socket socket, Shared& shared, bool reject) {
