@@ -391,6 +391,21 @@ TEST(HttpLimits, IdleConnectionsTimeOut) {
     EXPECT_TRUE(c.closed_by_peer());
 }
 
+TEST(HttpLimits, RequestsThatStopHalfwayTimeOut) {
+    Harness h(test_config([](Config& c) { c.server.request_timeout_ms = 200; }));
+    h.start();
+    // Cut in the header, and cut in the body: both closed once request_timeout_ms has passed
+    // since the request's first byte (the idle timeout is 5 s).
+    Client header(h.port());
+    header.send_raw("GET /healthz HTTP/1.1\r\nHo");
+    Client body(h.port());
+    body.send_raw("POST /v1/definitions/check HTTP/1.1\r\nHost: x\r\n"
+                  "Authorization: Bearer tok-amelie\r\nContent-Type: application/json\r\n"
+                  "Content-Length: 100\r\n\r\n{\"files\"");
+    EXPECT_TRUE(header.closed_by_peer());
+    EXPECT_TRUE(body.closed_by_peer());
+}
+
 /// A public route `GET /test/slow` whose handler blocks until released.
 class SlowRoute {
 public:
