@@ -77,11 +77,18 @@ public:
 
 private:
     void accept() {
-        acceptor_.async_accept(
-            net::make_strand(ioc_),
-            [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
-                self->on_accept(ec, std::move(socket));
-            });
+        auto on_accept = [self = shared_from_this()](boost::system::error_code ec,
+                                                     tcp::socket socket) {
+            self->on_accept(ec, std::move(socket));
+        };
+        // With one I/O thread every handler already runs in turn: connections need no strand
+        // (a strand costs an executor copy and a lock on every operation).
+        if (shared_.limits.threads == 1) {
+            acceptor_.async_accept(net::any_io_executor(ioc_.get_executor()),
+                                   std::move(on_accept));
+        } else {
+            acceptor_.async_accept(net::make_strand(ioc_), std::move(on_accept));
+        }
     }
 
     void on_accept(boost::system::error_code ec, tcp::socket socket) {

@@ -2,8 +2,9 @@
 
 #include "teamflow/server/log.hpp"
 
-#include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
 #include <fmt/format.h>
+#include <iterator>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -61,24 +62,45 @@ bool log_enabled(LogLevel level) {
     return logger().should_log(to_spdlog(level));
 }
 
+namespace {
+
+/// Appends what `sr` (reset to a value or a string) serializes.
+void append_serialized(std::string& out, boost::json::serializer& sr) {
+    char buf[512];
+    while (!sr.done()) {
+        const boost::json::string_view part = sr.read(buf, sizeof buf);
+        out.append(part.data(), part.size());
+    }
+}
+
+} // namespace
+
 void log_event(LogLevel level, std::string_view message, const boost::json::object& fields) {
     if (!log_enabled(level)) {
         return;
     }
-    // The pattern supplies `{"ts":…,"level":…,`; doubles are written with three decimals.
-    std::string text = "\"msg\":" + boost::json::serialize(boost::json::string(message));
+    // The pattern supplies `{"ts":…,"level":…,`; doubles are written with three decimals. The
+    // line is built in a buffer the thread reuses, with one reused serializer (one line per
+    // request at info: no allocation once the buffer has grown).
+    thread_local std::string text;
+    thread_local boost::json::serializer sr;
+    text.assign("\"msg\":");
+    sr.reset(boost::json::string_view(message.data(), message.size()));
+    append_serialized(text, sr);
     for (const auto& member : fields) {
         text += ',';
-        text += boost::json::serialize(boost::json::string(member.key()));
+        sr.reset(member.key());
+        append_serialized(text, sr);
         text += ':';
         if (member.value().is_double()) {
-            text += fmt::format("{:.3f}", member.value().get_double());
+            fmt::format_to(std::back_inserter(text), "{:.3f}", member.value().get_double());
         } else {
-            text += boost::json::serialize(member.value());
+            sr.reset(&member.value());
+            append_serialized(text, sr);
         }
     }
     text += '}';
-    logger().log(to_spdlog(level), "{}", text);
+    logger().log(to_spdlog(level), spdlog::string_view_t(text.data(), text.size()));
 }
 
 } // namespace teamflow::server

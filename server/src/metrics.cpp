@@ -5,14 +5,13 @@
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+#include <iterator>
 
 namespace teamflow::server {
 
 namespace {
 
-std::string escape_label(std::string_view v) {
-    std::string out;
-    out.reserve(v.size());
+void append_escaped_label(std::string& out, std::string_view v) {
     for (const char c : v) {
         if (c == '\\') {
             out += "\\\\";
@@ -24,6 +23,12 @@ std::string escape_label(std::string_view v) {
             out.push_back(c);
         }
     }
+}
+
+std::string escape_label(std::string_view v) {
+    std::string out;
+    out.reserve(v.size());
+    append_escaped_label(out, v);
     return out;
 }
 
@@ -198,10 +203,46 @@ std::string Metrics::render() {
 
 void Metrics::record_request(std::string_view route, std::string_view method, int status,
                              double seconds) {
-    inc("teamflow_http_requests_total", {{"route", std::string(route)},
-                                         {"method", std::string(method)},
-                                         {"status", std::to_string(status)}});
-    observe("teamflow_http_request_duration_seconds", {{"route", std::string(route)}}, seconds);
+    // Every request comes here: the two series keys are built as `render_labels` would, in
+    // buffers the thread reuses, and both series are updated under one lock.
+    thread_local std::string counter_key;
+    thread_local std::string duration_key;
+    duration_key.assign("route=\"");
+    append_escaped_label(duration_key, route);
+    duration_key.push_back('"');
+    counter_key.assign(duration_key);
+    counter_key.append(",method=\"");
+    append_escaped_label(counter_key, method);
+    counter_key.append("\",status=\"");
+    fmt::format_to(std::back_inserter(counter_key), "{}\"", status);
+
+    std::lock_guard lock(mutex_);
+    const auto counters = families_.find(std::string_view("teamflow_http_requests_total"));
+    if (counters != families_.end() && counters->second.type == MetricType::Counter) {
+        auto it = counters->second.series.find(counter_key);
+        if (it == counters->second.series.end()) {
+            it = counters->second.series.emplace(counter_key, Series{}).first;
+        }
+        it->second.value += 1;
+    }
+    const auto durations =
+        families_.find(std::string_view("teamflow_http_request_duration_seconds"));
+    if (durations != families_.end() && durations->second.type == MetricType::Histogram) {
+        Family& family = durations->second;
+        auto it = family.series.find(duration_key);
+        if (it == family.series.end()) {
+            it = family.series.emplace(duration_key, Series{}).first;
+            it->second.buckets.assign(family.buckets.size(), 0);
+        }
+        Series& series = it->second;
+        for (std::size_t i = 0; i < family.buckets.size(); ++i) {
+            if (seconds <= family.buckets[i]) {
+                ++series.buckets[i];
+            }
+        }
+        series.sum += seconds;
+        ++series.count;
+    }
 }
 
 void Metrics::record_transition(std::string_view blueprint, std::string_view outcome) {

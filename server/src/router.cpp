@@ -47,9 +47,21 @@ bool Router::add(std::string method, std::string pattern, Handler handler, Acces
             return false;
         }
     }
-    routes_.push_back(Route{std::move(method), std::move(pattern), access, std::move(handler)});
+    routes_.push_back(
+        Route{std::move(method), std::move(pattern), access, std::move(handler), FastHandler()});
     compiled_.push_back(std::move(c));
     return true;
+}
+
+bool Router::set_fast(std::string_view method, std::string_view pattern, FastHandler fast) {
+    for (Route& route : routes_) {
+        if (route.method == method && route.pattern == pattern &&
+            route.access == Access::Public) {
+            route.fast = std::move(fast);
+            return true;
+        }
+    }
+    return false;
 }
 
 RouteMatch Router::match(std::string_view method, std::string_view path) const {

@@ -10,7 +10,10 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+#include <chrono>
 #include <fmt/format.h>
+#include <mutex>
+#include <optional>
 
 namespace teamflow::server {
 
@@ -24,6 +27,88 @@ std::string_view openapi_document() {
     return {reinterpret_cast<const char*>(openapi_json_data), openapi_json_size};
 }
 
+namespace {
+
+/// The store's health for `GET /healthz`, probed at most once per `max_age`: load balancers and
+/// monitors may ask thousands of times a second, and each probe is a store round trip. While one
+/// caller probes, the others answer with the last result instead of queueing behind it.
+class HealthCache {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    HealthCache(std::function<StoreHealth()> probe, std::string kind,
+                std::chrono::milliseconds max_age)
+        : probe_(std::move(probe)), kind_(std::move(kind)), max_age_(max_age) {}
+
+    /// The last result while it is fresh; never probes, never waits for a probe.
+    std::optional<StoreHealth> fresh() {
+        if (!probe_) {
+            return StoreHealth{kind_, true, {}};
+        }
+        std::lock_guard lock(mutex_);
+        if (last_ && Clock::now() - at_ < max_age_) {
+            return last_;
+        }
+        return std::nullopt;
+    }
+
+    /// The last result while it is fresh (or while another caller probes), else a new probe.
+    StoreHealth get() {
+        if (!probe_) {
+            return StoreHealth{kind_, true, {}};
+        }
+        std::unique_lock lock(mutex_);
+        if (last_ && (probing_ || Clock::now() - at_ < max_age_)) {
+            return *last_;
+        }
+        probing_ = true;
+        lock.unlock();
+        StoreHealth health;
+        try {
+            health = probe_();
+        } catch (const std::exception& e) {
+            health = StoreHealth{kind_, false, std::string("the store health probe failed: ") +
+                                                   e.what()};
+        } catch (...) {
+            health = StoreHealth{kind_, false, "the store health probe failed"};
+        }
+        lock.lock();
+        probing_ = false;
+        last_ = health;
+        at_ = Clock::now();
+        return health;
+    }
+
+private:
+    const std::function<StoreHealth()> probe_;
+    const std::string kind_;
+    const std::chrono::milliseconds max_age_;
+    std::mutex mutex_;
+    std::optional<StoreHealth> last_;
+    Clock::time_point at_;
+    bool probing_ = false;
+};
+
+Response health_response(const StoreHealth& health, std::int64_t version) {
+    if (!health.up) {
+        // A problem (its `status` is the HTTP status) that also names the store.
+        Response r = service_unavailable(
+            health.detail.empty() ? std::string("the store is unreachable") : health.detail, 1);
+        json::object o = json::parse(r.body).as_object();
+        o["store"] = health.kind;
+        o["definitions_version"] = version;
+        r.body = to_string(o);
+        return r;
+    }
+    json::object body;
+    body["status"] = "ok";
+    body["store"] = health.kind;
+    body["definitions_version"] = version;
+    return json_response(body);
+}
+
+} // namespace
+
 void register_routes(Service& service, const RouteDeps& deps) {
     register_service_routes(service, deps);
     register_definition_routes(service);
@@ -36,30 +121,25 @@ void register_service_routes(Service& service, const RouteDeps& deps) {
     Router& router = service.router();
     const std::string configured_kind = service.config().store.kind();
 
+    const auto health = std::make_shared<HealthCache>(deps.store_health, configured_kind,
+                                                      deps.store_health_max_age);
+    const auto version = [deps] {
+        return deps.definitions_version ? deps.definitions_version() : std::int64_t{0};
+    };
     router.add(
         "GET", "/healthz",
-        [deps, configured_kind](const Request&, Context&) {
-            StoreHealth health =
-                deps.store_health ? deps.store_health() : StoreHealth{configured_kind, true, {}};
-            const std::int64_t version = deps.definitions_version ? deps.definitions_version() : 0;
-            json::object body;
-            body["status"] = "ok";
-            body["store"] = health.kind;
-            body["definitions_version"] = version;
-            if (!health.up) {
-                // A problem (its `status` is the HTTP status) that also names the store.
-                Response r = service_unavailable(
-                    health.detail.empty() ? std::string("the store is unreachable") : health.detail,
-                    1);
-                json::object o = json::parse(r.body).as_object();
-                o["store"] = health.kind;
-                o["definitions_version"] = version;
-                r.body = to_string(o);
-                return r;
-            }
-            return json_response(body);
+        [health, version](const Request&, Context&) {
+            return health_response(health->get(), version());
         },
         Access::Public);
+    // While the last probe is fresh, /healthz is answered on the I/O thread.
+    router.set_fast("GET", "/healthz",
+                    [health, version](const Request&, Context&) -> std::optional<Response> {
+                        if (auto h = health->fresh()) {
+                            return health_response(*h, version());
+                        }
+                        return std::nullopt;
+                    });
 
     router.add(
         "GET", "/metrics",

@@ -6,6 +6,8 @@
 #include "teamflow/server/problem.hpp"
 
 #include <algorithm>
+#include <boost/json/object.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <fmt/format.h>
 #include <random>
 
@@ -58,6 +60,42 @@ Response Service::handle(Request request) {
         return finish(request, std::move(response), start);
     } catch (...) {
         return internal_error(context.request_id);
+    }
+}
+
+std::optional<Response> Service::handle_fast(Request& request) {
+    const Clock::time_point start = Clock::now();
+    try {
+        std::string error;
+        if (!split_target(request, error)) {
+            return std::nullopt;
+        }
+        const RouteMatch match = router_.match(request.method, request.path);
+        if (match.kind != RouteMatch::Kind::Found || !match.route->fast ||
+            match.route->access != Access::Public || request.header("Authorization")) {
+            return std::nullopt;
+        }
+        Context context;
+        context.config = &config_;
+        context.metrics = &metrics_;
+        context.request_id = request_id_for(request);
+        request.route = match.route->pattern;
+        request.path_params = match.params;
+        std::optional<Response> response = match.route->fast(request, context);
+        if (!response) {
+            request.route.clear();
+            request.path_params.clear();
+            return std::nullopt;
+        }
+        response->set_header("X-Request-Id", context.request_id);
+        // Health probes come every few seconds from every balancer: their successes are logged
+        // at debug, not info.
+        return complete(request, std::move(*response), start, LogLevel::Debug);
+    } catch (...) {
+        // Let the worker run the request the ordinary way (and report what went wrong).
+        request.route.clear();
+        request.path_params.clear();
+        return std::nullopt;
     }
 }
 
@@ -120,6 +158,11 @@ Response Service::run(Request& request, Context& context) {
 }
 
 Response Service::finish(const Request& request, Response response, Clock::time_point start) {
+    return complete(request, std::move(response), start, LogLevel::Info);
+}
+
+Response Service::complete(const Request& request, Response response, Clock::time_point start,
+                           LogLevel success_level) {
     std::string id;
     if (const auto given = response.header("X-Request-Id")) {
         id = std::string(*given);
@@ -131,14 +174,20 @@ Response Service::finish(const Request& request, Response response, Clock::time_
     const std::string_view route =
         request.route.empty() ? unmatched_route : std::string_view(request.route);
     metrics_.record_request(route, request.method, response.status, seconds);
-    const LogLevel level = response.status >= 500 ? LogLevel::Error : LogLevel::Info;
+    const LogLevel level = response.status >= 500   ? LogLevel::Error
+                           : response.status >= 400 ? LogLevel::Info
+                                                    : success_level;
     if (log_enabled(level)) {
+        // The access line's fields live on the stack (the heap only past 1 KiB).
+        unsigned char storage[1024];
+        boost::json::monotonic_resource resource(storage, sizeof storage);
         log_event(level, "request",
-                  {{"request_id", id},
-                   {"method", request.method},
-                   {"route", route},
-                   {"status", response.status},
-                   {"duration_ms", seconds * 1000.0}});
+                  boost::json::object({{"request_id", id},
+                                       {"method", request.method},
+                                       {"route", route},
+                                       {"status", response.status},
+                                       {"duration_ms", seconds * 1000.0}},
+                                      &resource));
     }
     return response;
 }

@@ -118,11 +118,45 @@ private:
         parser_.emplace();
         parser_->header_limit(static_cast<std::uint32_t>(limits().header_limit_bytes));
         parser_->body_limit(limits().max_body_bytes);
-        stream_.expires_after(std::chrono::milliseconds(limits().request_timeout_ms));
+        // The deadline is armed only before an asynchronous read (arming a timer is not free).
+        read_deadline_ = start_ + std::chrono::milliseconds(limits().request_timeout_ms);
+        // A keep-alive client's request has usually arrived whole with its first bytes: parse
+        // what is buffered here, and read asynchronously only what is still missing.
+        beast::error_code ec;
+        parse_buffered(ec);
+        if (ec) {
+            on_read(ec);
+            return;
+        }
+        if (parser_->is_done()) {
+            on_read(ec);
+            return;
+        }
+        if (parser_->is_header_done()) {
+            on_header(ec);
+            return;
+        }
+        stream_.expires_at(read_deadline_);
         http::async_read_header(stream_, buffer_, *parser_,
-                                [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                                    self->on_header(ec);
+                                [self = shared_from_this()](beast::error_code rec, std::size_t) {
+                                    self->on_header(rec);
                                 });
+    }
+
+    /// Feeds the buffered bytes to the parser (which enforces the header and body limits);
+    /// leaves in the buffer what it has not consumed. Running out of bytes is not an error.
+    void parse_buffered(beast::error_code& ec) {
+        while (buffer_.size() > 0 && !parser_->is_done()) {
+            const std::size_t used = parser_->put(buffer_.data(), ec);
+            buffer_.consume(used);
+            if (ec == http::error::need_more) {
+                ec = {};
+                return;
+            }
+            if (ec || used == 0) {
+                return;
+            }
+        }
     }
 
     /// Answers `Expect: 100-continue` (curl waits for it before sending a larger body).
@@ -133,6 +167,7 @@ private:
         }
         if (iequals(parser_->get()[http::field::expect], "100-continue")) {
             interim_.emplace(http::status::continue_, 11);
+            stream_.expires_at(read_deadline_);
             http::async_write(stream_, *interim_,
                               [self = shared_from_this()](beast::error_code wec, std::size_t) {
                                   self->interim_.reset();
@@ -148,9 +183,16 @@ private:
     }
 
     void read_body() {
+        beast::error_code ec;
+        parse_buffered(ec);
+        if (ec || parser_->is_done()) {
+            on_read(ec);
+            return;
+        }
+        stream_.expires_at(read_deadline_);
         http::async_read(
             stream_, buffer_, *parser_,
-            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+            [self = shared_from_this()](beast::error_code rec, std::size_t) { self->on_read(rec); });
     }
 
     Request partial_request() const {
@@ -218,6 +260,11 @@ private:
             Response r = service_unavailable("the server has too many open connections", 1);
             r.close = true;
             write(shared_.service.finish(request, std::move(r), start_));
+            return;
+        }
+        // Cheap public routes (GET /healthz) answer here, without a round trip to a worker.
+        if (std::optional<Response> fast = shared_.service.handle_fast(request)) {
+            write(std::move(*fast));
             return;
         }
         if (shared_.queued.fetch_add(1) >= limits().max_queued_requests) {
@@ -337,6 +384,7 @@ private:
     bool drain_ = false;
     State state_ = State::Idle;
     Clock::time_point start_ = Clock::now();
+    Clock::time_point read_deadline_ = start_;
 };
 
 void start_session(tcp::socket socket, Shared& shared, bool reject) {

@@ -391,6 +391,21 @@ TEST(HttpLimits, IdleConnectionsTimeOut) {
     EXPECT_TRUE(c.closed_by_peer());
 }
 
+TEST(HttpLimits, RequestsThatStopHalfwayTimeOut) {
+    Harness h(test_config([](Config& c) { c.server.request_timeout_ms = 200; }));
+    h.start();
+    // Cut in the header, and cut in the body: both closed once request_timeout_ms has passed
+    // since the request's first byte (the idle timeout is 5 s).
+    Client header(h.port());
+    header.send_raw("GET /healthz HTTP/1.1\r\nHo");
+    Client body(h.port());
+    body.send_raw("POST /v1/definitions/check HTTP/1.1\r\nHost: x\r\n"
+                  "Authorization: Bearer tok-amelie\r\nContent-Type: application/json\r\n"
+                  "Content-Length: 100\r\n\r\n{\"files\"");
+    EXPECT_TRUE(header.closed_by_peer());
+    EXPECT_TRUE(body.closed_by_peer());
+}
+
 /// A public route `GET /test/slow` whose handler blocks until released.
 class SlowRoute {
 public:
@@ -464,12 +479,125 @@ TEST(HttpLimits, QueueOverTheLimitIs429) {
     first.send("GET", "/test/slow");
     ASSERT_TRUE(slow.wait_entered(1));
     Client second(h.port());
-    const HttpResponse r = second.request("GET", "/healthz");
+    const HttpResponse r = second.request("GET", "/openapi.json");
     expect_problem(r, 429);
     EXPECT_EQ(r[boost::beast::http::field::retry_after], "1");
     slow.release();
     EXPECT_EQ(first.read().result_int(), 200u);
-    EXPECT_EQ(second.request("GET", "/healthz").result_int(), 200u);
+    EXPECT_EQ(second.request("GET", "/openapi.json").result_int(), 200u);
+}
+
+TEST(HttpHealth, HealthzAnswersWhileEveryWorkerIsBusy) {
+    RouteDeps deps = Harness::default_deps();
+    deps.store_health_max_age = std::chrono::hours(1);
+    Harness h(test_config([](Config& c) {
+                  c.server.workers = 1;
+                  c.server.max_queued_requests = 1;
+              }),
+              deps);
+    SlowRoute slow(h);
+    h.start();
+    Client c(h.port());
+    EXPECT_EQ(c.request("GET", "/healthz").result_int(), 200u); // probes the store
+    Client first(h.port());
+    first.send("GET", "/test/slow");
+    ASSERT_TRUE(slow.wait_entered(1));
+    // The only worker is blocked and the queue is full: the probe's answer is still fresh, so
+    // /healthz is answered on the I/O thread, with its request id, counted in the metrics.
+    for (int i = 0; i < 3; ++i) {
+        const HttpResponse r = c.request("GET", "/healthz", {}, {{"X-Request-Id", "hz-1"}});
+        EXPECT_EQ(r.result_int(), 200u);
+        EXPECT_EQ(r["X-Request-Id"], "hz-1");
+        EXPECT_EQ(json_of(r).at("definitions_version").as_int64(), 7);
+    }
+    Client other(h.port());
+    expect_problem(other.request("GET", "/openapi.json"), 429);
+    slow.release();
+    EXPECT_EQ(first.read().result_int(), 200u);
+    const std::string text = c.request("GET", "/metrics", {}, amelie).body();
+    EXPECT_NE(text.find("teamflow_http_requests_total{route=\"/healthz\",method=\"GET\","
+                        "status=\"200\"} 4\n"),
+              std::string::npos)
+        << text;
+}
+
+TEST(HttpHealth, HealthzProbesTheStoreOncePerMaxAge) {
+    auto probes = std::make_shared<std::atomic<int>>(0);
+    RouteDeps deps = Harness::default_deps();
+    deps.store_health = [probes] {
+        ++*probes;
+        return StoreHealth{"postgresql", true, {}};
+    };
+    deps.store_health_max_age = std::chrono::hours(1);
+    Harness h(test_config(), deps);
+    h.start();
+    Client c(h.port());
+    for (int i = 0; i < 20; ++i) {
+        const HttpResponse r = c.request("GET", "/healthz");
+        EXPECT_EQ(r.result_int(), 200u);
+        EXPECT_EQ(json_of(r).at("store").as_string(), "postgresql");
+    }
+    EXPECT_EQ(probes->load(), 1);
+}
+
+TEST(HttpHealth, HealthzSeesTheStoreGoDownOnceTheLastProbeIsOld) {
+    auto up = std::make_shared<std::atomic<bool>>(true);
+    RouteDeps deps = Harness::default_deps();
+    deps.store_health = [up] {
+        return up->load() ? StoreHealth{"postgresql", true, {}}
+                          : StoreHealth{"postgresql", false, "connection refused"};
+    };
+    deps.store_health_max_age = std::chrono::milliseconds(20);
+    Harness h(test_config(), deps);
+    h.start();
+    Client c(h.port());
+    EXPECT_EQ(c.request("GET", "/healthz").result_int(), 200u);
+    *up = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    HttpResponse r = c.request("GET", "/healthz");
+    while (r.result_int() == 200u && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        r = c.request("GET", "/healthz");
+    }
+    expect_problem(r, 503);
+    EXPECT_EQ(json_of(r).at("detail").as_string(), "connection refused");
+    *up = true;
+    r = c.request("GET", "/healthz");
+    while (r.result_int() != 200u && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        r = c.request("GET", "/healthz");
+    }
+    EXPECT_EQ(r.result_int(), 200u);
+}
+
+TEST_F(Http, RequestsSplitAnywhereOrPipelinedWithBodiesAreReadWhole) {
+    const std::string body = R"({"files": {"a.flow": "role R"}})";
+    const std::string post = "POST /v1/definitions/check HTTP/1.1\r\nHost: x\r\n"
+                             "Authorization: Bearer tok-amelie\r\n"
+                             "Content-Type: application/json\r\nContent-Length: " +
+                             std::to_string(body.size()) + "\r\n\r\n" + body;
+    // Two whole requests and the first half of a third in one write, the rest later.
+    Client c(h_.port());
+    const std::size_t cut = post.size() - body.size() / 2;
+    c.send_raw(post + post + post.substr(0, cut));
+    for (int i = 0; i < 2; ++i) {
+        const HttpResponse r = c.read();
+        EXPECT_EQ(r.result_int(), 200u) << r.body();
+        EXPECT_EQ(json_of(r).at("ok").as_bool(), true);
+    }
+    c.send_raw(post.substr(cut));
+    HttpResponse r = c.read();
+    EXPECT_EQ(r.result_int(), 200u) << r.body();
+    // A request cut inside its header, then one sent a byte at a time.
+    c.send_raw(post.substr(0, 20));
+    c.send_raw(post.substr(20));
+    EXPECT_EQ(c.read().result_int(), 200u);
+    for (const char ch : post) {
+        c.send_raw(std::string(1, ch));
+    }
+    r = c.read();
+    EXPECT_EQ(r.result_int(), 200u) << r.body();
+    EXPECT_EQ(json_of(r).at("ok").as_bool(), true);
 }
 
 TEST_F(Http, ExpectContinueGetsAnInterimResponse) {

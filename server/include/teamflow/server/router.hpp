@@ -4,6 +4,7 @@
 #include "teamflow/server/http.hpp"
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,12 @@ struct Context {
 /// A route handler; it may block (it runs on a worker thread, never on an I/O thread).
 using Handler = std::function<Response(const Request&, Context&)>;
 
+/// An optional second handler of a route that runs on the I/O thread: it must never block, and
+/// answers nullopt when it cannot answer at once (the request then goes to `Handler` on a worker).
+/// For cheap, hot routes such as `GET /healthz`, where handing over to a worker and back costs
+/// more than the answer.
+using FastHandler = std::function<std::optional<Response>(const Request&, Context&)>;
+
 /// Whether a route needs a bearer token.
 enum class Access { Authenticated, Public };
 
@@ -34,6 +41,7 @@ struct Route {
     std::string pattern;
     Access access = Access::Authenticated;
     Handler handler;
+    FastHandler fast; ///< optional; only for public routes called without a token
 };
 
 /// The result of matching a request against the routes.
@@ -54,6 +62,8 @@ public:
     /// the method + pattern is taken.
     bool add(std::string method, std::string pattern, Handler handler,
              Access access = Access::Authenticated);
+    /// Gives a registered public route a fast handler; false when there is no such route.
+    bool set_fast(std::string_view method, std::string_view pattern, FastHandler fast);
     /// Matches a raw (percent-encoded) path.
     RouteMatch match(std::string_view method, std::string_view path) const;
     /// Every registered route, in registration order.

@@ -4,6 +4,7 @@
 
 #include "teamflow/server/service.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -27,8 +28,10 @@ struct StoreHealth {
 
 /// What the routes need from the rest of the process (the engine plugs in here).
 struct RouteDeps {
-    /// The store's state; called on every `/healthz`.
+    /// The store's state, for `/healthz`: called at most once per `store_health_max_age` (the
+    /// answer is reused meanwhile, and served on the I/O thread without a worker).
     std::function<StoreHealth()> store_health;
+    std::chrono::milliseconds store_health_max_age{1000};
     /// The published definitions version (0 when none).
     std::function<std::int64_t()> definitions_version;
     /// The published definition set, compiled (null when none): blueprints and their diagrams.

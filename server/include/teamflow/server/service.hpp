@@ -5,10 +5,12 @@
 #include "teamflow/server/auth.hpp"
 #include "teamflow/server/config.hpp"
 #include "teamflow/server/http.hpp"
+#include "teamflow/server/log.hpp"
 #include "teamflow/server/metrics.hpp"
 #include "teamflow/server/router.hpp"
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 namespace teamflow::server {
@@ -34,12 +36,21 @@ public:
     /// must be set; path, query, params and route are filled here. Never throws.
     Response handle(Request request);
 
+    /// Answers on the calling (I/O) thread when the request's route has a fast handler, the
+    /// request carries no Authorization header, and the fast handler can answer at once; the
+    /// response is complete (request id, metrics, access log). nullopt: call `handle` on a worker
+    /// (`request` is then as it was, but for `path` and `query`). Never throws, never blocks.
+    std::optional<Response> handle_fast(Request& request);
+
     /// Completes a response the transport produced itself (413, 400 from the parser, 429, 503):
     /// request id header, metrics and the access log line, as for handled requests.
     Response finish(const Request& request, Response response, Clock::time_point start);
 
 private:
     Response run(Request& request, Context& context);
+    /// `finish`, logging answers under 400 at `success_level`.
+    Response complete(const Request& request, Response response, Clock::time_point start,
+                      LogLevel success_level);
 
     Config config_;
     Router router_;
