@@ -1233,7 +1233,12 @@ Result<TransitionOutcome> Engine::perform(const Definitions& d, OpContext& ctx,
                                           const TransitionCall& call, bool automatic,
                                           DryRunResult* dry) {
     Record& work = ctx.work;
-    if (!store_.read_record(call.record, work) || work.deleted) {
+    if (call.current != nullptr && call.current_defs == &d && call.current->id == call.record) {
+        work = *call.current;
+    } else if (!store_.read_record(call.record, work)) {
+        return refusal(ErrorCode::NotFound, fmt::format("no record {}", call.record));
+    }
+    if (work.deleted) {
         return refusal(ErrorCode::NotFound, fmt::format("no record {}", call.record));
     }
     if (!automatic && !can_see(d, work, call.user)) {
@@ -1510,6 +1515,9 @@ Result<TransitionOutcome> Engine::perform(const Definitions& d, OpContext& ctx,
         }
         return out;
     }
+    if (call.committed != nullptr) {
+        *call.committed = ctx.cs.writes[0].record; // before the store may take it
+    }
     Status c = store_.commit_and_take(ctx.cs);
     if (!c) {
         return std::move(c.error());
@@ -1519,12 +1527,20 @@ Result<TransitionOutcome> Engine::perform(const Definitions& d, OpContext& ctx,
 
 Result<TransitionOutcome> Engine::transition(const TransitionCall& call) {
     const Definitions& d = *current();
+    const TransitionCall* use = &call;
+    TransitionCall afresh;
     for (int attempt = 0;; ++attempt) {
         OpContext& ctx = thread_ctx_storage();
         ctx.begin(clock_.now());
-        auto r = perform(d, ctx, call, false, nullptr);
+        auto r = perform(d, ctx, *use, false, nullptr);
         if (!r && r.error().code == ErrorCode::Conflict && call.expected_version == 0 &&
             attempt < options_.conflict_retries) {
+            if (use->current != nullptr) {
+                // The caller's copy is stale: read the record again.
+                afresh = call;
+                afresh.current = nullptr;
+                use = &afresh;
+            }
             continue;
         }
         return r;

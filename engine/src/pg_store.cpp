@@ -205,6 +205,8 @@ const Statement statements[] = {
      "version, note, reason, changes, checklist) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
      "$11, $12::jsonb, $13::jsonb)"},
     {"hist_get", "SELECT " TF_HISTORY_COLUMNS " FROM history WHERE record = $1 ORDER BY id"},
+    {"hist_id_at",
+     "SELECT id FROM history WHERE record = $1 AND version = $2 ORDER BY id DESC LIMIT 1"},
     {"out_ins",
      "INSERT INTO outbox (kind, record, module, recipient, text, url, payload, created_at, "
      "status, attempts, last_error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"},
@@ -1759,6 +1761,16 @@ std::vector<Timer> PgStore::timers_of(RecordId record) const {
             return out;
         },
         {});
+}
+
+std::int64_t PgStore::history_id_at(RecordId record, std::int64_t version) const {
+    return impl_->read<std::int64_t>(
+        [&](pqxx::connection& c) -> std::int64_t {
+            pqxx::nontransaction tx(c);
+            const pqxx::result r = tx.exec_prepared("hist_id_at", record, version);
+            return r.empty() ? 0 : r[0][0].as<std::int64_t>();
+        },
+        0);
 }
 
 std::vector<HistoryEntry> PgStore::history(RecordId record) const {

@@ -1023,6 +1023,24 @@ std::vector<Timer> SqliteStore::timers_of(RecordId record) const {
     return out;
 }
 
+std::int64_t SqliteStore::history_id_at(RecordId record, std::int64_t version) const {
+    std::int64_t id = 0;
+    try {
+        impl_->read([&](Conn& c) {
+            Stmt s = c.prepare("SELECT id FROM history WHERE record = ? AND version = ? ORDER BY "
+                               "id DESC LIMIT 1");
+            s.bind(1, record);
+            s.bind(2, version);
+            if (s.step()) {
+                id = s.integer(0);
+            }
+        });
+    } catch (const SqlError& e) {
+        impl_->note(e);
+    }
+    return id;
+}
+
 std::vector<HistoryEntry> SqliteStore::history(RecordId record) const {
     const auto defs = impl_->bound();
     std::vector<HistoryEntry> out;

@@ -182,6 +182,16 @@ std::int64_t Store::latest_definitions_version() const {
     return latest ? latest->version : 0;
 }
 
+std::int64_t Store::history_id_at(RecordId record, std::int64_t version) const {
+    const std::vector<HistoryEntry> all = history(record);
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+        if (it->version == version) {
+            return it->id;
+        }
+    }
+    return 0;
+}
+
 Result<std::int64_t> Store::take_turn(std::string_view key) {
     // Compare-and-set until it sticks; a commit with only a cursor move touches nothing else.
     ChangeSet cs;

@@ -483,15 +483,14 @@ Response list_transitions(const Call& call, const Request& request, Context&) {
     return json_response(body);
 }
 
-/// The id of the history entry a transition wrote (the entry at the record's new version).
-std::int64_t history_id_of(engine::Store& store, const engine::TransitionOutcome& o) {
-    const auto history = store.history(o.record);
-    for (auto it = history.rbegin(); it != history.rend(); ++it) {
-        if (it->version == o.version) {
-            return it->id;
-        }
+/// Starts a transition from the record the route has just read, and keeps the committed one.
+void reuse_record(const Call& call, const engine::Record& read, engine::Record& committed,
+                  engine::TransitionCall& tc) {
+    if (call.host.engine().definitions() == call.defs) {
+        tc.current = &read;
+        tc.current_defs = call.defs.get();
     }
-    return 0;
+    tc.committed = &committed;
 }
 
 /// Parses `{"fields","checklist","note"}` and builds the call; a response when refused.
@@ -544,16 +543,15 @@ std::optional<Response> transition_call(const Call& call, std::uint32_t module,
     return std::nullopt;
 }
 
-Response transition_response(const Call& call, const engine::TransitionOutcome& o) {
-    auto rec = call.host.engine().get(o.record, call.user);
-    if (!rec) {
-        return problem_from_engine(rec.error());
-    }
+/// The answer to a performed transition, from the record as committed.
+Response transition_response(const Call& call, const engine::TransitionOutcome& o,
+                             const engine::Record& rec) {
     json::object body;
-    body["record"] = record_value(call, rec.value());
-    body["transition"] = outcome_json(*call.defs, o, history_id_of(call.host.store(), o));
+    body["record"] = record_value(call, rec);
+    body["transition"] =
+        outcome_json(*call.defs, o, call.host.store().history_id_at(o.record, o.version));
     Response r = json_response(body);
-    r.set_header("ETag", etag(rec->version));
+    r.set_header("ETag", etag(rec.version));
     return r;
 }
 
@@ -641,6 +639,8 @@ Response perform_transition(const Call& call, const Request& request, Context& c
             body["created"] = std::move(created);
             return json_response(body);
         }
+        engine::Record committed;
+        reuse_record(call, std::get<engine::Record>(record), committed, tc);
         auto outcome = call.host.engine().transition(tc);
         const engine::BlueprintDef* bp = call.defs->blueprint_of(std::get<std::uint32_t>(module));
         if (context.metrics != nullptr && bp != nullptr) {
@@ -651,7 +651,7 @@ Response perform_transition(const Call& call, const Request& request, Context& c
         if (!outcome) {
             return problem_from_engine(outcome.error());
         }
-        return transition_response(call, outcome.value());
+        return transition_response(call, outcome.value(), committed);
     };
     if (dry) {
         return run();
@@ -694,8 +694,10 @@ Response bulk_transition(const Call& call, const Request& request, Context& cont
                 } else {
                     engine::TransitionCall tc = base;
                     tc.record = std::get<engine::RecordId>(id);
+                    engine::Record committed;
+                    reuse_record(call, std::get<engine::Record>(record), committed, tc);
                     auto outcome = call.host.engine().transition(tc);
-                    one = outcome ? transition_response(call, outcome.value())
+                    one = outcome ? transition_response(call, outcome.value(), committed)
                                   : problem_from_engine(outcome.error());
                 }
             }

@@ -221,3 +221,66 @@ TEST_F(Transitions, AdminMove) {
 }
 
 } // namespace
+
+namespace {
+
+TEST_F(Transitions, StartsFromTheCallersRecordAndHandsBackTheCommittedOne) {
+    const auto acct = account("Acme");
+    auto d = deal(acct, "50000");
+    ASSERT_TRUE(d.ok()) << d.error().to_string();
+    engine::Record read;
+    ASSERT_TRUE(store_.read_record(d->id, read));
+    engine::Record committed;
+    engine::TransitionCall call;
+    call.record = d->id;
+    call.name = "Qualify";
+    call.user = user("jeanne");
+    call.current = &read;
+    call.current_defs = engine_->definitions().get();
+    call.committed = &committed;
+    auto r = engine_->transition(call);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    EXPECT_EQ(committed.id, d->id);
+    EXPECT_EQ(committed.version, 2);
+    EXPECT_EQ(committed.fields[f(deals_, "stage")].s, "Negotiation");
+    engine::Record stored;
+    ASSERT_TRUE(store_.read_record(d->id, stored));
+    EXPECT_EQ(stored.version, committed.version);
+    EXPECT_EQ(store_.history_id_at(d->id, 2), store_.history(d->id).back().id);
+}
+
+TEST_F(Transitions, AStaleCallersRecordIsReadAfreshAfterTheConflict) {
+    const auto acct = account("Acme");
+    auto d = deal(acct, "50000");
+    ASSERT_TRUE(d.ok()) << d.error().to_string();
+    engine::Record stale;
+    ASSERT_TRUE(store_.read_record(d->id, stale));
+    // Someone else moves the record on.
+    auto u = engine_->update(d->id, user("jeanne"), {{f(deals_, "discount"), number("5")}});
+    ASSERT_TRUE(u.ok()) << u.error().to_string();
+    engine::Record committed;
+    engine::TransitionCall call;
+    call.record = d->id;
+    call.name = "Qualify";
+    call.user = user("jeanne");
+    call.current = &stale;
+    call.current_defs = engine_->definitions().get();
+    call.committed = &committed;
+    auto r = engine_->transition(call);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    EXPECT_EQ(committed.version, 3);
+    EXPECT_EQ(committed.fields[f(deals_, "discount")].i, 5 * engine::decimal_scale);
+    // With If-Match the stale copy is a conflict, not a retry.
+    engine::Record again;
+    ASSERT_TRUE(store_.read_record(d->id, again));
+    auto u2 = engine_->update(d->id, user("jeanne"), {{f(deals_, "discount"), number("6")}});
+    ASSERT_TRUE(u2.ok());
+    call.name = "Ask discount";
+    call.current = &again;
+    call.expected_version = again.version;
+    auto refused = engine_->transition(call);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, ErrorCode::Conflict);
+}
+
+} // namespace

@@ -366,6 +366,12 @@ TEST_P(StoreTest, HistoryInOrderAndVersionsMatch) {
     EXPECT_EQ(h2[5].changes[0].field, field(deals, "note"));
     EXPECT_TRUE(h2[5].changes[0].before.empty());
     EXPECT_EQ(h2[5].changes[0].after.s, "n");
+    // The entry at a version, found without reading the whole history.
+    for (const engine::HistoryEntry& e : h2) {
+        EXPECT_EQ(store_->history_id_at(id, e.version), e.id);
+    }
+    EXPECT_EQ(store_->history_id_at(id, 99), 0);
+    EXPECT_EQ(store_->history_id_at(id + 1000, 1), 0);
 }
 
 TEST_P(StoreTest, OutboxNotificationsAndMarking) {

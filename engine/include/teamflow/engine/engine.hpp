@@ -58,6 +58,13 @@ struct TransitionCall {
     std::vector<std::string> checklist;  ///< ticked items
     std::string note;
     std::int64_t expected_version = 0;   ///< If-Match; 0: any
+    /// The record as the caller has just read it from the store, under the definitions
+    /// `current_defs`: the engine starts from it instead of reading it again when those are still
+    /// its definitions (a retry after a conflict reads it afresh).
+    const Record* current = nullptr;
+    const Definitions* current_defs = nullptr;
+    /// When set, receives the record as committed (saves the caller a read).
+    Record* committed = nullptr;
 };
 
 /// What a transition did.

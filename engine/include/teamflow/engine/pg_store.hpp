@@ -93,6 +93,7 @@ public:
     Result<bool> await_publish_notice(int timeout_ms);
 
     Result<std::int64_t> take_turn(std::string_view key) override;
+    std::int64_t history_id_at(RecordId record, std::int64_t version) const override;
 
     /// Whether the database answers (`store-unavailable` otherwise); for health checks.
     Status ping() const;

@@ -82,6 +82,7 @@ public:
 
     // Several processes on one file (issue 4).
     Result<std::int64_t> take_turn(std::string_view key) override;
+    std::int64_t history_id_at(RecordId record, std::int64_t version) const override;
     std::vector<Timer> claim_due_timers(std::int64_t now, std::size_t limit,
                                         std::int64_t lease) override;
 

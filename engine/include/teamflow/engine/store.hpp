@@ -383,6 +383,10 @@ public:
     /// node sharing the store; an operation that takes a turn and then does not commit skips that
     /// turn. The default moves the cursor by compare-and-set commits (retried on `conflict`).
     virtual Result<std::int64_t> take_turn(std::string_view key);
+
+    /// The id of the newest history entry of `record` at `version` (0 when there is none), e.g.
+    /// the entry a transition just wrote. The default reads the whole history; stores do better.
+    virtual std::int64_t history_id_at(RecordId record, std::int64_t version) const;
 };
 
 } // namespace teamflow::engine
