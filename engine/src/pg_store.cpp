@@ -670,9 +670,9 @@ struct PgStore::Impl {
         bool done = false;
         bool applied = false;      ///< its rows are in (else: `error`, or a lost race to explain)
         std::optional<Error> error;
+        std::condition_variable wake; ///< its batch is done, or it is first in line to lead
     };
     std::mutex batch_mu;
-    std::condition_variable batch_cv;
     std::vector<Pending*> batch_queue;
     int batch_leaders = 0; ///< batches in flight (at most `options.commit_batches`)
 
@@ -1054,26 +1054,38 @@ Status PgStore::Impl::commit_grouped(const Definitions& d, const ChangeSet& cs) 
     std::unique_lock lock(batch_mu);
     batch_queue.push_back(&me);
     const int most_leaders = static_cast<int>(std::max<std::size_t>(options.commit_batches, 1));
+    // Only the committer first in line leads (when fewer than `most_leaders` batches are in
+    // flight); the others sleep until their batch is done or they come first. Each is woken on
+    // its own condition variable: no thundering herd of every waiting committer.
+    const auto wake_next_leader = [&] {
+        if (batch_leaders < most_leaders && !batch_queue.empty()) {
+            batch_queue.front()->wake.notify_one();
+        }
+    };
     while (!me.done) {
-        if (batch_leaders >= most_leaders || batch_queue.empty()) {
-            batch_cv.wait(lock);
+        if (batch_leaders >= most_leaders || batch_queue.empty() || batch_queue.front() != &me) {
+            me.wake.wait(lock);
             continue;
         }
-        // Lead: take what is queued (this commit among them), commit it, hand out the answers.
+        // Lead: take what is queued (this commit first), commit it, hand out the answers.
         ++batch_leaders;
         constexpr std::size_t most = 64;
         std::vector<Pending*> batch;
         const std::size_t n = std::min(most, batch_queue.size());
         batch.assign(batch_queue.begin(), batch_queue.begin() + static_cast<std::ptrdiff_t>(n));
         batch_queue.erase(batch_queue.begin(), batch_queue.begin() + static_cast<std::ptrdiff_t>(n));
+        wake_next_leader(); // another batch may go in flight beside this one
         lock.unlock();
         run_batch(batch);
         lock.lock();
         --batch_leaders;
         for (Pending* p : batch) {
             p->done = true;
+            if (p != &me) {
+                p->wake.notify_one();
+            }
         }
-        batch_cv.notify_all();
+        wake_next_leader();
     }
     lock.unlock();
     if (me.applied) {

@@ -306,7 +306,11 @@ void EngineHost::timer_loop() {
 }
 
 void EngineHost::outbox_loop() {
+    // Every write pokes the dispatcher; passes start at most every `gap`, so that a busy node
+    // claims once for many writes instead of once per write (a webhook waits at most `gap` more).
+    constexpr auto gap = std::chrono::milliseconds(50);
     while (true) {
+        const auto pass = std::chrono::steady_clock::now();
         try {
             deliver_pending();
         } catch (const std::exception& e) {
@@ -315,6 +319,7 @@ void EngineHost::outbox_loop() {
         std::unique_lock lock(bg_mu_);
         bg_cv_.wait_for(lock, std::chrono::milliseconds(200),
                         [this] { return stopping_ || poked_; });
+        bg_cv_.wait_until(lock, pass + gap, [this] { return stopping_; });
         poked_ = false;
         if (stopping_) {
             return;
