@@ -726,43 +726,150 @@ bool PgStore::Impl::fits_one_statement(const Definitions& d, const ChangeSet& cs
     return updates <= 1;
 }
 
+namespace {
+
+// Rows as parallel arrays, the unnest parameters of the one-statement and group commits; `b`
+// tags each row with its change set's index in a group commit.
+
+std::string state_of(const Definitions& d, const Record& r) {
+    const BlueprintDef* bp = d.blueprint_of(r.module);
+    return bp != nullptr && bp->field < r.fields.size() ? r.fields[bp->field].s : std::string();
+}
+
+/// Records: new ones, or updates with the version they expect and the writer's definitions
+/// version (a newer published version refuses the update).
+struct RecordColumns {
+    std::vector<int> b;
+    std::vector<std::int64_t> id, expected, defs, version, created, updated, state_version,
+        entered;
+    std::vector<std::string> module, owner, created_by, requester, assignee, state, parallel,
+        fields;
+    std::vector<bool> governed, deleted;
+
+    void add(const Definitions& d, const RecordWrite& w, int tag) {
+        const Record& r = w.record;
+        b.push_back(tag);
+        id.push_back(r.id);
+        expected.push_back(w.expected_version);
+        defs.push_back(d.version);
+        module.push_back(d.modules[r.module].name);
+        version.push_back(r.version);
+        owner.push_back(codec::user_key(d, r.owner));
+        created_by.push_back(codec::user_key(d, r.created_by));
+        requester.push_back(codec::user_key(d, r.requester));
+        assignee.push_back(codec::user_key(d, r.assignee));
+        created.push_back(r.created_at);
+        updated.push_back(r.updated_at);
+        governed.push_back(r.governed);
+        deleted.push_back(r.deleted);
+        state.push_back(state_of(d, r));
+        state_version.push_back(r.state_version);
+        entered.push_back(r.state_entered_at);
+        codec::encode_parallel(parallel.emplace_back(), d, r);
+        codec::encode_fields(fields.emplace_back(), d, r);
+    }
+};
+
+struct HistoryColumns {
+    std::vector<int> b;
+    std::vector<std::int64_t> record, at, version;
+    std::vector<std::string> module, kind, name, from, to, by, note, reason, changes, checklist;
+
+    void add(const Definitions& d, const HistoryEntry& h, int tag) {
+        if (h.module >= d.modules.size()) {
+            return;
+        }
+        b.push_back(tag);
+        record.push_back(h.record);
+        module.push_back(d.modules[h.module].name);
+        kind.emplace_back(history_kind_name(h.kind));
+        name.push_back(h.name);
+        from.push_back(codec::state_text(d, h.module, h.from));
+        to.push_back(codec::state_text(d, h.module, h.to));
+        by.push_back(codec::user_key(d, h.by));
+        at.push_back(h.at);
+        version.push_back(h.version);
+        note.push_back(h.note);
+        reason.push_back(h.reason);
+        codec::encode_changes(changes.emplace_back(), d, h);
+        codec::encode_strings(checklist.emplace_back(), h.checklist);
+    }
+};
+
+struct OutboxColumns {
+    std::vector<int> b, kind, status, attempts;
+    std::vector<std::int64_t> record, created;
+    std::vector<std::string> module, user, text, url, payload, error;
+
+    void add(const Definitions& d, const OutboxRow& o, int tag) {
+        b.push_back(tag);
+        kind.push_back(o.kind == OutboxKind::Notification ? 0 : 1);
+        record.push_back(o.record);
+        module.push_back(o.module < d.modules.size() ? d.modules[o.module].name : std::string());
+        user.push_back(codec::user_key(d, o.user));
+        text.push_back(o.text);
+        url.push_back(o.url);
+        payload.push_back(o.payload);
+        created.push_back(o.created_at);
+        status.push_back(static_cast<int>(o.status));
+        attempts.push_back(o.attempts);
+        error.push_back(o.last_error);
+    }
+};
+
+struct TimerColumns {
+    std::vector<int> b, kind;
+    std::vector<std::int64_t> record, ordinal, due, state;
+    std::vector<std::string> blueprint, what;
+
+    void add(const Definitions& d, const Timer& t, int tag) {
+        const codec::TimerName n = codec::timer_name(d, t);
+        b.push_back(tag);
+        record.push_back(t.record);
+        blueprint.push_back(n.blueprint);
+        kind.push_back(t.kind == TimerKind::Transition ? 0 : 1);
+        what.push_back(n.what);
+        ordinal.push_back(n.ordinal);
+        due.push_back(t.due);
+        state.push_back(t.state_version);
+    }
+};
+
+/// Runs a commit statement: a connection lost once the statement is sent leaves its outcome
+/// unknown (`in_doubt_error`: it commits on its own). A connection the server closed while it sat
+/// in the pool shows before anything is sent (no round trip): that one is retried on a fresh
+/// connection by `run`.
+template <class F>
+pqxx::result exec_commit(pqxx::connection& c, F&& statement) {
+    c.get_notifs();
+    pqxx::nontransaction tx(c);
+    try {
+        return statement(tx);
+    } catch (const pqxx::broken_connection& e) {
+        throw pqxx::in_doubt_error(e.what());
+    } catch (const pqxx::sql_error& e) {
+        const std::string code = e.sqlstate();
+        if (code.rfind("57P", 0) == 0 || code.rfind("08", 0) == 0) {
+            throw pqxx::in_doubt_error(e.what());
+        }
+        throw;
+    }
+}
+
+} // namespace
+
 Status PgStore::Impl::apply_one_statement(pqxx::connection& c, const Definitions& d,
                                           const ChangeSet& cs) {
-    const auto state_of = [&](const Record& r) {
-        const BlueprintDef* bp = d.blueprint_of(r.module);
-        return bp != nullptr && bp->field < r.fields.size() ? r.fields[bp->field].s
-                                                            : std::string();
-    };
-    // The update (at most one), and the new records as columns.
+    // The update (at most one) as values, the rest as columns.
     static const RecordWrite none;
     const RecordWrite* update = &none;
-    std::vector<std::int64_t> n_id, n_version, n_created, n_updated, n_state_version,
-        n_entered;
-    std::vector<std::string> n_module, n_owner, n_created_by, n_requester, n_assignee, n_state,
-        n_parallel, n_fields;
-    std::vector<bool> n_governed, n_deleted;
+    RecordColumns n;
     for (const RecordWrite& w : cs.writes) {
         if (w.expected_version != 0) {
             update = &w;
-            continue;
+        } else {
+            n.add(d, w, 0);
         }
-        const Record& r = w.record;
-        n_id.push_back(r.id);
-        n_module.push_back(d.modules[r.module].name);
-        n_version.push_back(r.version);
-        n_owner.push_back(codec::user_key(d, r.owner));
-        n_created_by.push_back(codec::user_key(d, r.created_by));
-        n_requester.push_back(codec::user_key(d, r.requester));
-        n_assignee.push_back(codec::user_key(d, r.assignee));
-        n_created.push_back(r.created_at);
-        n_updated.push_back(r.updated_at);
-        n_governed.push_back(r.governed);
-        n_deleted.push_back(r.deleted);
-        n_state.push_back(state_of(r));
-        n_state_version.push_back(r.state_version);
-        n_entered.push_back(r.state_entered_at);
-        codec::encode_parallel(n_parallel.emplace_back(), d, r);
-        codec::encode_fields(n_fields.emplace_back(), d, r);
     }
     const RecordWrite& w = *update;
     const Record& r = w.record;
@@ -775,103 +882,46 @@ Status PgStore::Impl::apply_one_statement(pqxx::connection& c, const Definitions
         parallel.clear();
         codec::encode_fields(fields, d, r);
         codec::encode_parallel(parallel, d, r);
-        state = state_of(r);
+        state = state_of(d, r);
         module = d.modules[r.module].name;
     }
-    const auto module_name = [&](std::uint32_t m) -> std::string {
-        return m < d.modules.size() ? d.modules[m].name : std::string();
-    };
-    // History columns.
-    std::vector<std::int64_t> h_record, h_at, h_version;
-    std::vector<std::string> h_module, h_kind, h_name, h_from, h_to, h_by, h_note, h_reason,
-        h_changes, h_checklist;
-    for (const HistoryEntry& h : cs.history) {
-        if (h.module >= d.modules.size()) {
-            continue;
-        }
-        h_record.push_back(h.record);
-        h_module.push_back(d.modules[h.module].name);
-        h_kind.emplace_back(history_kind_name(h.kind));
-        h_name.push_back(h.name);
-        h_from.push_back(codec::state_text(d, h.module, h.from));
-        h_to.push_back(codec::state_text(d, h.module, h.to));
-        h_by.push_back(codec::user_key(d, h.by));
-        h_at.push_back(h.at);
-        h_version.push_back(h.version);
-        h_note.push_back(h.note);
-        h_reason.push_back(h.reason);
-        codec::encode_changes(h_changes.emplace_back(), d, h);
-        codec::encode_strings(h_checklist.emplace_back(), h.checklist);
+    HistoryColumns h;
+    for (const HistoryEntry& e : cs.history) {
+        h.add(d, e, 0);
     }
-    // Outbox columns.
-    std::vector<int> o_kind, o_status, o_attempts;
-    std::vector<std::int64_t> o_record, o_created;
-    std::vector<std::string> o_module, o_user, o_text, o_url, o_payload, o_error;
-    for (const OutboxRow& o : cs.outbox) {
-        o_kind.push_back(o.kind == OutboxKind::Notification ? 0 : 1);
-        o_record.push_back(o.record);
-        o_module.push_back(module_name(o.module));
-        o_user.push_back(codec::user_key(d, o.user));
-        o_text.push_back(o.text);
-        o_url.push_back(o.url);
-        o_payload.push_back(o.payload);
-        o_created.push_back(o.created_at);
-        o_status.push_back(static_cast<int>(o.status));
-        o_attempts.push_back(o.attempts);
-        o_error.push_back(o.last_error);
+    OutboxColumns o;
+    for (const OutboxRow& row : cs.outbox) {
+        o.add(d, row, 0);
     }
-    // Timers.
-    std::vector<std::int64_t> t_record, t_ordinal, t_due, t_state;
-    std::vector<int> t_kind;
-    std::vector<std::string> t_blueprint, t_what;
-    for (const Timer& t : cs.timers_add) {
-        const codec::TimerName n = codec::timer_name(d, t);
-        t_record.push_back(t.record);
-        t_blueprint.push_back(n.blueprint);
-        t_kind.push_back(t.kind == TimerKind::Transition ? 0 : 1);
-        t_what.push_back(n.what);
-        t_ordinal.push_back(n.ordinal);
-        t_due.push_back(t.due);
-        t_state.push_back(t.state_version);
+    TimerColumns t;
+    for (const Timer& timer : cs.timers_add) {
+        t.add(d, timer, 0);
     }
-    // A connection the server closed while it sat in the pool shows here, before anything is
-    // sent (no round trip): that one is retried on a fresh connection. Once the statement is
-    // sent, a lost connection leaves its outcome unknown (it commits on its own).
-    c.get_notifs();
-    pqxx::nontransaction tx(c);
-    pqxx::result res;
-    try {
-        res = tx.exec_prepared(
-        "fast", r.id, w.expected_version, module, r.version, codec::user_key(d, r.owner),
-        codec::user_key(d, r.created_by), codec::user_key(d, r.requester),
-        codec::user_key(d, r.assignee), r.created_at, r.updated_at, r.governed, r.deleted, state,
-        r.state_version, r.state_entered_at, parallel, fields, int_array(h_record),
-        text_array(h_module), text_array(h_kind), text_array(h_name), text_array(h_from),
-        text_array(h_to), text_array(h_by), int_array(h_at), int_array(h_version),
-        text_array(h_note), text_array(h_reason), text_array(h_changes),
-        text_array(h_checklist), int_array(o_kind), int_array(o_record), text_array(o_module),
-        text_array(o_user), text_array(o_text), text_array(o_url), text_array(o_payload),
-        int_array(o_created), int_array(o_status), int_array(o_attempts), text_array(o_error),
-        int_array(cs.timers_cancel), int_array(t_record), text_array(t_blueprint),
-        int_array(t_kind), text_array(t_what), int_array(t_ordinal), int_array(t_due),
-        int_array(t_state), int_array(n_id), text_array(n_module), int_array(n_version),
-        text_array(n_owner), text_array(n_created_by), text_array(n_requester),
-        text_array(n_assignee), int_array(n_created), int_array(n_updated),
-        bool_array(n_governed), bool_array(n_deleted), text_array(n_state),
-        int_array(n_state_version), int_array(n_entered), text_array(n_parallel),
-        text_array(n_fields), d.version);
-    } catch (const pqxx::broken_connection& e) {
-        throw pqxx::in_doubt_error(e.what());
-    } catch (const pqxx::sql_error& e) {
-        const std::string code = e.sqlstate();
-        if (code.rfind("57P", 0) == 0 || code.rfind("08", 0) == 0) {
-            throw pqxx::in_doubt_error(e.what());
-        }
-        throw;
-    }
+    const pqxx::result res = exec_commit(c, [&](pqxx::nontransaction& tx) {
+        return tx.exec_prepared(
+            "fast", r.id, w.expected_version, module, r.version, codec::user_key(d, r.owner),
+            codec::user_key(d, r.created_by), codec::user_key(d, r.requester),
+            codec::user_key(d, r.assignee), r.created_at, r.updated_at, r.governed, r.deleted,
+            state, r.state_version, r.state_entered_at, parallel, fields, int_array(h.record),
+            text_array(h.module), text_array(h.kind), text_array(h.name), text_array(h.from),
+            text_array(h.to), text_array(h.by), int_array(h.at), int_array(h.version),
+            text_array(h.note), text_array(h.reason), text_array(h.changes),
+            text_array(h.checklist), int_array(o.kind), int_array(o.record), text_array(o.module),
+            text_array(o.user), text_array(o.text), text_array(o.url), text_array(o.payload),
+            int_array(o.created), int_array(o.status), int_array(o.attempts),
+            text_array(o.error), int_array(cs.timers_cancel), int_array(t.record),
+            text_array(t.blueprint), int_array(t.kind), text_array(t.what), int_array(t.ordinal),
+            int_array(t.due), int_array(t.state), int_array(n.id), text_array(n.module),
+            int_array(n.version), text_array(n.owner), text_array(n.created_by),
+            text_array(n.requester), text_array(n.assignee), int_array(n.created),
+            int_array(n.updated), bool_array(n.governed), bool_array(n.deleted),
+            text_array(n.state), int_array(n.state_version), int_array(n.entered),
+            text_array(n.parallel), text_array(n.fields), d.version);
+    });
     if (res[0][0].as<bool>()) {
         return Ok{};
     }
+    pqxx::nontransaction tx(c);
     const pqxx::result now = tx.exec_prepared("rec_version", r.id);
     if (now.empty() || now[0][1].as<bool>()) {
         return make_error(ErrorCode::NotFound, fmt::format("no record {}", r.id));
@@ -881,167 +931,69 @@ Status PgStore::Impl::apply_one_statement(pqxx::connection& c, const Definitions
 
 namespace {
 
-// The `commit_batch` parameters: columns of every row, tagged with the change set's index.
+// The `commit_batch` parameters: the rows of every change set, tagged with its index.
 struct BatchColumns {
-    // updates
-    std::vector<int> u_b;
-    std::vector<std::int64_t> u_id, u_expected, u_version, u_created, u_updated, u_state_version,
-        u_entered;
-    std::vector<std::string> u_module, u_owner, u_created_by, u_requester, u_assignee, u_state,
-        u_parallel, u_fields;
-    std::vector<bool> u_governed, u_deleted;
-    std::vector<std::int64_t> u_defs; ///< the writer's definitions version (newer: refused)
+    RecordColumns u;            ///< updates
     std::vector<int> no_update; ///< change sets without an update (always applied)
-    // new records
-    std::vector<int> n_b;
-    std::vector<std::int64_t> n_id, n_version, n_created, n_updated, n_state_version, n_entered;
-    std::vector<std::string> n_module, n_owner, n_created_by, n_requester, n_assignee, n_state,
-        n_parallel, n_fields;
-    std::vector<bool> n_governed, n_deleted;
-    // history
-    std::vector<int> h_b;
-    std::vector<std::int64_t> h_record, h_at, h_version;
-    std::vector<std::string> h_module, h_kind, h_name, h_from, h_to, h_by, h_note, h_reason,
-        h_changes, h_checklist;
-    // outbox
-    std::vector<int> o_b, o_kind, o_status, o_attempts;
-    std::vector<std::int64_t> o_record, o_created;
-    std::vector<std::string> o_module, o_user, o_text, o_url, o_payload, o_error;
-    // timers cancelled, added
-    std::vector<int> c_b;
+    RecordColumns n;            ///< new records
+    HistoryColumns h;
+    OutboxColumns o;
+    std::vector<int> c_b;       ///< timers cancelled
     std::vector<std::int64_t> c_record;
-    std::vector<int> t_b, t_kind;
-    std::vector<std::int64_t> t_record, t_ordinal, t_due, t_state;
-    std::vector<std::string> t_blueprint, t_what;
+    TimerColumns t;
 
     void add(const Definitions& d, const ChangeSet& cs, int b) {
-        const auto state_of = [&](const Record& r) {
-            const BlueprintDef* bp = d.blueprint_of(r.module);
-            return bp != nullptr && bp->field < r.fields.size() ? r.fields[bp->field].s
-                                                                : std::string();
-        };
         bool updates = false;
         for (const RecordWrite& w : cs.writes) {
-            const Record& r = w.record;
             if (w.expected_version != 0) {
                 updates = true;
-                u_b.push_back(b);
-                u_id.push_back(r.id);
-                u_expected.push_back(w.expected_version);
-                u_defs.push_back(d.version);
-                u_module.push_back(d.modules[r.module].name);
-                u_version.push_back(r.version);
-                u_owner.push_back(codec::user_key(d, r.owner));
-                u_created_by.push_back(codec::user_key(d, r.created_by));
-                u_requester.push_back(codec::user_key(d, r.requester));
-                u_assignee.push_back(codec::user_key(d, r.assignee));
-                u_created.push_back(r.created_at);
-                u_updated.push_back(r.updated_at);
-                u_governed.push_back(r.governed);
-                u_deleted.push_back(r.deleted);
-                u_state.push_back(state_of(r));
-                u_state_version.push_back(r.state_version);
-                u_entered.push_back(r.state_entered_at);
-                codec::encode_parallel(u_parallel.emplace_back(), d, r);
-                codec::encode_fields(u_fields.emplace_back(), d, r);
-                continue;
+                u.add(d, w, b);
+            } else {
+                n.add(d, w, b);
             }
-            n_b.push_back(b);
-            n_id.push_back(r.id);
-            n_module.push_back(d.modules[r.module].name);
-            n_version.push_back(r.version);
-            n_owner.push_back(codec::user_key(d, r.owner));
-            n_created_by.push_back(codec::user_key(d, r.created_by));
-            n_requester.push_back(codec::user_key(d, r.requester));
-            n_assignee.push_back(codec::user_key(d, r.assignee));
-            n_created.push_back(r.created_at);
-            n_updated.push_back(r.updated_at);
-            n_governed.push_back(r.governed);
-            n_deleted.push_back(r.deleted);
-            n_state.push_back(state_of(r));
-            n_state_version.push_back(r.state_version);
-            n_entered.push_back(r.state_entered_at);
-            codec::encode_parallel(n_parallel.emplace_back(), d, r);
-            codec::encode_fields(n_fields.emplace_back(), d, r);
         }
         if (!updates) {
             no_update.push_back(b);
         }
-        for (const HistoryEntry& h : cs.history) {
-            if (h.module >= d.modules.size()) {
-                continue;
-            }
-            h_b.push_back(b);
-            h_record.push_back(h.record);
-            h_module.push_back(d.modules[h.module].name);
-            h_kind.emplace_back(history_kind_name(h.kind));
-            h_name.push_back(h.name);
-            h_from.push_back(codec::state_text(d, h.module, h.from));
-            h_to.push_back(codec::state_text(d, h.module, h.to));
-            h_by.push_back(codec::user_key(d, h.by));
-            h_at.push_back(h.at);
-            h_version.push_back(h.version);
-            h_note.push_back(h.note);
-            h_reason.push_back(h.reason);
-            codec::encode_changes(h_changes.emplace_back(), d, h);
-            codec::encode_strings(h_checklist.emplace_back(), h.checklist);
+        for (const HistoryEntry& e : cs.history) {
+            h.add(d, e, b);
         }
-        for (const OutboxRow& o : cs.outbox) {
-            o_b.push_back(b);
-            o_kind.push_back(o.kind == OutboxKind::Notification ? 0 : 1);
-            o_record.push_back(o.record);
-            o_module.push_back(o.module < d.modules.size() ? d.modules[o.module].name
-                                                           : std::string());
-            o_user.push_back(codec::user_key(d, o.user));
-            o_text.push_back(o.text);
-            o_url.push_back(o.url);
-            o_payload.push_back(o.payload);
-            o_created.push_back(o.created_at);
-            o_status.push_back(static_cast<int>(o.status));
-            o_attempts.push_back(o.attempts);
-            o_error.push_back(o.last_error);
+        for (const OutboxRow& row : cs.outbox) {
+            o.add(d, row, b);
         }
         for (RecordId r : cs.timers_cancel) {
             c_b.push_back(b);
             c_record.push_back(r);
         }
-        for (const Timer& t : cs.timers_add) {
-            const codec::TimerName n = codec::timer_name(d, t);
-            t_b.push_back(b);
-            t_record.push_back(t.record);
-            t_blueprint.push_back(n.blueprint);
-            t_kind.push_back(t.kind == TimerKind::Transition ? 0 : 1);
-            t_what.push_back(n.what);
-            t_ordinal.push_back(n.ordinal);
-            t_due.push_back(t.due);
-            t_state.push_back(t.state_version);
+        for (const Timer& timer : cs.timers_add) {
+            t.add(d, timer, b);
         }
     }
 
     pqxx::result exec(pqxx::transaction_base& tx) const {
         return tx.exec_prepared(
-            "commit_batch", int_array(u_b), int_array(u_id), int_array(u_expected),
-            text_array(u_module), int_array(u_version), text_array(u_owner),
-            text_array(u_created_by), text_array(u_requester), text_array(u_assignee),
-            int_array(u_created), int_array(u_updated), bool_array(u_governed),
-            bool_array(u_deleted), text_array(u_state), int_array(u_state_version),
-            int_array(u_entered), text_array(u_parallel), text_array(u_fields),
-            int_array(no_update), int_array(n_b), int_array(n_id), text_array(n_module),
-            int_array(n_version), text_array(n_owner), text_array(n_created_by),
-            text_array(n_requester), text_array(n_assignee), int_array(n_created),
-            int_array(n_updated), bool_array(n_governed), bool_array(n_deleted),
-            text_array(n_state), int_array(n_state_version), int_array(n_entered),
-            text_array(n_parallel), text_array(n_fields), int_array(h_b), int_array(h_record),
-            text_array(h_module), text_array(h_kind), text_array(h_name), text_array(h_from),
-            text_array(h_to), text_array(h_by), int_array(h_at), int_array(h_version),
-            text_array(h_note), text_array(h_reason), text_array(h_changes),
-            text_array(h_checklist), int_array(o_b), int_array(o_kind), int_array(o_record),
-            text_array(o_module), text_array(o_user), text_array(o_text), text_array(o_url),
-            text_array(o_payload), int_array(o_created), int_array(o_status),
-            int_array(o_attempts), text_array(o_error), int_array(c_b), int_array(c_record),
-            int_array(t_b), int_array(t_record), text_array(t_blueprint), int_array(t_kind),
-            text_array(t_what), int_array(t_ordinal), int_array(t_due), int_array(t_state),
-            int_array(u_defs));
+            "commit_batch", int_array(u.b), int_array(u.id), int_array(u.expected),
+            text_array(u.module), int_array(u.version), text_array(u.owner),
+            text_array(u.created_by), text_array(u.requester), text_array(u.assignee),
+            int_array(u.created), int_array(u.updated), bool_array(u.governed),
+            bool_array(u.deleted), text_array(u.state), int_array(u.state_version),
+            int_array(u.entered), text_array(u.parallel), text_array(u.fields),
+            int_array(no_update), int_array(n.b), int_array(n.id), text_array(n.module),
+            int_array(n.version), text_array(n.owner), text_array(n.created_by),
+            text_array(n.requester), text_array(n.assignee), int_array(n.created),
+            int_array(n.updated), bool_array(n.governed), bool_array(n.deleted),
+            text_array(n.state), int_array(n.state_version), int_array(n.entered),
+            text_array(n.parallel), text_array(n.fields), int_array(h.b), int_array(h.record),
+            text_array(h.module), text_array(h.kind), text_array(h.name), text_array(h.from),
+            text_array(h.to), text_array(h.by), int_array(h.at), int_array(h.version),
+            text_array(h.note), text_array(h.reason), text_array(h.changes),
+            text_array(h.checklist), int_array(o.b), int_array(o.kind), int_array(o.record),
+            text_array(o.module), text_array(o.user), text_array(o.text), text_array(o.url),
+            text_array(o.payload), int_array(o.created), int_array(o.status),
+            int_array(o.attempts), text_array(o.error), int_array(c_b), int_array(c_record),
+            int_array(t.b), int_array(t.record), text_array(t.blueprint), int_array(t.kind),
+            text_array(t.what), int_array(t.ordinal), int_array(t.due), int_array(t.state),
+            int_array(u.defs));
     }
 };
 
@@ -1120,23 +1072,8 @@ void PgStore::Impl::run_batch(const std::vector<Pending*>& batch) {
         for (std::size_t k = 0; k < batch.size(); ++k) {
             cols.add(*batch[k]->d, *batch[k]->cs, static_cast<int>(k));
         }
-        // A connection the server closed while it sat in the pool shows here, before anything
-        // is sent (no round trip): that one is retried on a fresh connection. Once the
-        // statement is sent, a lost connection leaves its outcome unknown (it commits alone).
-        c.get_notifs();
-        pqxx::nontransaction tx(c);
-        pqxx::result res;
-        try {
-            res = cols.exec(tx);
-        } catch (const pqxx::broken_connection& e) {
-            throw pqxx::in_doubt_error(e.what());
-        } catch (const pqxx::sql_error& e) {
-            const std::string code = e.sqlstate();
-            if (code.rfind("57P", 0) == 0 || code.rfind("08", 0) == 0) {
-                throw pqxx::in_doubt_error(e.what());
-            }
-            throw;
-        }
+        const pqxx::result res =
+            exec_commit(c, [&](pqxx::nontransaction& tx) { return cols.exec(tx); });
         std::vector<int> applied;
         for (const auto& row : res) {
             applied.push_back(row[0].as<int>());
