@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 #include <unordered_map>
 
@@ -1042,54 +1043,7 @@ std::int64_t SqliteStore::history_id_at(RecordId record, std::int64_t version) c
 }
 
 std::vector<HistoryEntry> SqliteStore::history(RecordId record) const {
-    const auto defs = impl_->bound();
-    std::vector<HistoryEntry> out;
-    if (!defs) {
-        return out;
-    }
-    static const std::pair<std::string_view, HistoryKind> kinds[] = {
-        {"created", HistoryKind::Created},   {"updated", HistoryKind::Updated},
-        {"transition", HistoryKind::Transition}, {"parallel-step", HistoryKind::ParallelStep},
-        {"automatic", HistoryKind::Automatic}, {"sla", HistoryKind::Sla},
-        {"moved", HistoryKind::Moved},       {"deleted", HistoryKind::Deleted},
-    };
-    try {
-        impl_->read([&](Conn& c) {
-            Stmt s = c.prepare("SELECT id, module, kind, name, from_state, to_state, by_user, at, "
-                               "version, note, reason, changes, checklist FROM history "
-                               "WHERE record = ? ORDER BY id");
-            s.bind(1, record);
-            while (s.step()) {
-                const std::uint32_t m = defs->find_module(s.text(1));
-                if (m == npos32) {
-                    continue;
-                }
-                HistoryEntry& h = out.emplace_back();
-                h.id = s.integer(0);
-                h.record = record;
-                h.module = m;
-                for (const auto& [name, kind] : kinds) {
-                    if (name == s.text(2)) {
-                        h.kind = kind;
-                    }
-                }
-                h.name = s.string(3);
-                h.from = codec::state_of(*defs, m, s.text(4));
-                h.to = codec::state_of(*defs, m, s.text(5));
-                h.by = codec::user_of(*defs, s.text(6));
-                h.at = s.integer(7);
-                h.version = s.integer(8);
-                h.note = s.string(9);
-                h.reason = s.string(10);
-                codec::decode_changes(*defs, s.text(11), h);
-                h.checklist = codec::decode_strings(s.text(12));
-            }
-            return 0;
-        });
-    } catch (const SqlError& e) {
-        impl_->note(e);
-    }
-    return out;
+    return history_page(record, 0, std::numeric_limits<std::size_t>::max());
 }
 
 std::vector<OutboxRow> SqliteStore::outbox(std::optional<OutboxStatus> status) const {
