@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstdint>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -195,8 +196,6 @@ const Statement statements[] = {
     {"rec_next", "SELECT nextval('record_ids')"},
     {"rec_list",
      "SELECT id FROM records WHERE module = $1 AND id > $2 AND NOT deleted ORDER BY id LIMIT $3"},
-    {"rec_requested", "SELECT id FROM records WHERE requester = $1 AND NOT deleted ORDER BY id"},
-    {"rec_assigned", "SELECT id FROM records WHERE assignee = $1 AND NOT deleted ORDER BY id"},
     {"rec_open_count",
      "SELECT count(*) FROM records WHERE module = $1 AND assignee = $2 AND NOT deleted AND "
      "NOT (coalesce(fields ->> $3, '') = ANY ($4::text[]))"},
@@ -204,17 +203,11 @@ const Statement statements[] = {
      "INSERT INTO history (record, module, kind, name, from_state, to_state, by_user, at, "
      "version, note, reason, changes, checklist) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
      "$11, $12::jsonb, $13::jsonb)"},
-    {"hist_get", "SELECT " TF_HISTORY_COLUMNS " FROM history WHERE record = $1 ORDER BY id"},
     {"hist_id_at",
      "SELECT id FROM history WHERE record = $1 AND version = $2 ORDER BY id DESC LIMIT 1"},
     {"out_ins",
      "INSERT INTO outbox (kind, record, module, recipient, text, url, payload, created_at, "
      "status, attempts, last_error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"},
-    {"out_all", "SELECT " TF_OUTBOX_COLUMNS " FROM outbox ORDER BY id"},
-    {"out_status", "SELECT " TF_OUTBOX_COLUMNS " FROM outbox WHERE status = $1 ORDER BY id"},
-    {"out_user",
-     "SELECT " TF_OUTBOX_COLUMNS " FROM outbox WHERE kind = 0 AND recipient = $1 "
-     "ORDER BY id DESC"},
     {"out_mark",
      "UPDATE outbox SET status = $2, attempts = attempts + 1, last_error = $3 WHERE id = $1"},
     {"tm_cancel", "DELETE FROM timers WHERE record = $1"},
@@ -253,9 +246,6 @@ const Statement statements[] = {
     {"def_latest",
      "SELECT version, published_by, published_at, summary FROM definitions ORDER BY version DESC "
      "LIMIT 1"},
-    {"def_all",
-     "SELECT version, published_by, published_at, summary FROM definitions ORDER BY version "
-     "DESC"},
     {"def_files", "SELECT name, text FROM definition_files WHERE version = $1 ORDER BY position"},
     {"def_ins",
      "INSERT INTO definitions (version, published_by, published_at, summary) SELECT "
@@ -1435,20 +1425,7 @@ std::optional<DefinitionsVersion> PgStore::latest_definitions() const {
 }
 
 std::vector<DefinitionsVersion> PgStore::definitions_versions() const {
-    return impl_->read<std::vector<DefinitionsVersion>>(
-        [&](pqxx::connection& c) {
-            pqxx::nontransaction tx(c);
-            std::vector<DefinitionsVersion> out;
-            for (const auto& row : tx.exec_prepared("def_all")) {
-                DefinitionsVersion& v = out.emplace_back();
-                v.version = row[0].as<std::int64_t>();
-                v.published_by = row[1].c_str();
-                v.published_at = row[2].as<std::int64_t>();
-                v.summary = row[3].c_str();
-            }
-            return out;
-        },
-        {});
+    return definitions_versions_page(0, std::numeric_limits<std::size_t>::max());
 }
 
 std::vector<RecordId> PgStore::list_where(std::uint32_t module,
@@ -1723,61 +1700,15 @@ std::int64_t PgStore::history_id_at(RecordId record, std::int64_t version) const
 }
 
 std::vector<HistoryEntry> PgStore::history(RecordId record) const {
-    const auto d = impl_->definitions();
-    if (!d) {
-        return {};
-    }
-    return impl_->read<std::vector<HistoryEntry>>(
-        [&](pqxx::connection& c) {
-            pqxx::nontransaction tx(c);
-            std::vector<HistoryEntry> out;
-            for (const auto& row : tx.exec_prepared("hist_get", record)) {
-                out.push_back(impl_->decode_history(*d, row));
-            }
-            return out;
-        },
-        {});
+    return history_page(record, 0, std::numeric_limits<std::size_t>::max());
 }
 
 std::vector<OutboxRow> PgStore::outbox(std::optional<OutboxStatus> status) const {
-    const auto d = impl_->definitions();
-    if (!d) {
-        return {};
-    }
-    return impl_->read<std::vector<OutboxRow>>(
-        [&](pqxx::connection& c) {
-            pqxx::nontransaction tx(c);
-            std::vector<OutboxRow> out;
-            const pqxx::result r =
-                status ? tx.exec_prepared("out_status", static_cast<int>(*status))
-                       : tx.exec_prepared("out_all");
-            for (const auto& row : r) {
-                out.push_back(impl_->decode_outbox(*d, row));
-            }
-            return out;
-        },
-        {});
+    return outbox_page(std::nullopt, status, 0, std::numeric_limits<std::size_t>::max());
 }
 
 std::vector<OutboxRow> PgStore::notifications(UserId user) const {
-    const auto d = impl_->definitions();
-    if (!d) {
-        return {};
-    }
-    const std::string who = codec::user_key(*d, user);
-    if (who.empty()) {
-        return {};
-    }
-    return impl_->read<std::vector<OutboxRow>>(
-        [&](pqxx::connection& c) {
-            pqxx::nontransaction tx(c);
-            std::vector<OutboxRow> out;
-            for (const auto& row : tx.exec_prepared("out_user", who)) {
-                out.push_back(impl_->decode_outbox(*d, row));
-            }
-            return out;
-        },
-        {});
+    return notifications_page(user, 0, std::numeric_limits<std::size_t>::max());
 }
 
 Status PgStore::mark_outbox(std::int64_t id, OutboxStatus status, std::string error) {
@@ -1815,37 +1746,12 @@ std::vector<RecordId> PgStore::list(std::uint32_t module, RecordId after,
         {});
 }
 
-namespace {
-
-std::vector<RecordId> ids_by_user(const PgStore::Impl& impl, const char* statement,
-                                  const std::string& who) {
-    if (who.empty()) {
-        return {};
-    }
-    return impl.read<std::vector<RecordId>>(
-        [&](pqxx::connection& c) {
-            pqxx::nontransaction tx(c);
-            std::vector<RecordId> out;
-            for (const auto& row : tx.exec_prepared(statement, who)) {
-                out.push_back(row[0].as<std::int64_t>());
-            }
-            return out;
-        },
-        {});
-}
-
-} // namespace
-
 std::vector<RecordId> PgStore::requested_by(UserId user) const {
-    const auto d = impl_->definitions();
-    return d ? ids_by_user(*impl_, "rec_requested", codec::user_key(*d, user))
-             : std::vector<RecordId>{};
+    return requested_by_page(user, 0, std::numeric_limits<std::size_t>::max());
 }
 
 std::vector<RecordId> PgStore::assigned_to(UserId user) const {
-    const auto d = impl_->definitions();
-    return d ? ids_by_user(*impl_, "rec_assigned", codec::user_key(*d, user))
-             : std::vector<RecordId>{};
+    return assigned_to_page(user, 0, std::numeric_limits<std::size_t>::max());
 }
 
 std::optional<StoredResponse> PgStore::recall(std::string_view key) const {

@@ -1047,51 +1047,11 @@ std::vector<HistoryEntry> SqliteStore::history(RecordId record) const {
 }
 
 std::vector<OutboxRow> SqliteStore::outbox(std::optional<OutboxStatus> status) const {
-    const auto defs = impl_->bound();
-    std::vector<OutboxRow> out;
-    if (!defs) {
-        return out;
-    }
-    try {
-        impl_->read([&](Conn& c) {
-            Stmt s = c.prepare(
-                "SELECT id, kind, record, module, recipient, text, url, payload, created_at, "
-                "status, attempts, last_error FROM outbox WHERE ? < 0 OR status = ? ORDER BY id");
-            const std::int64_t st = status ? static_cast<std::int64_t>(*status) : -1;
-            s.bind(1, st).bind(2, st);
-            while (s.step()) {
-                out.push_back(impl_->decode_outbox(*defs, s));
-            }
-            return 0;
-        });
-    } catch (const SqlError& e) {
-        impl_->note(e);
-    }
-    return out;
+    return outbox_page(std::nullopt, status, 0, std::numeric_limits<std::size_t>::max());
 }
 
 std::vector<OutboxRow> SqliteStore::notifications(UserId user) const {
-    const auto defs = impl_->bound();
-    std::vector<OutboxRow> out;
-    if (!defs) {
-        return out;
-    }
-    try {
-        impl_->read([&](Conn& c) {
-            Stmt s = c.prepare(
-                "SELECT id, kind, record, module, recipient, text, url, payload, created_at, "
-                "status, attempts, last_error FROM outbox WHERE kind = 0 AND recipient = ? "
-                "ORDER BY id DESC");
-            s.bind(1, codec::user_key(*defs, user));
-            while (s.step()) {
-                out.push_back(impl_->decode_outbox(*defs, s));
-            }
-            return 0;
-        });
-    } catch (const SqlError& e) {
-        impl_->note(e);
-    }
-    return out;
+    return notifications_page(user, 0, std::numeric_limits<std::size_t>::max());
 }
 
 Status SqliteStore::mark_outbox(std::int64_t id, OutboxStatus status, std::string error) {
@@ -1254,47 +1214,11 @@ std::vector<RecordId> SqliteStore::list(std::uint32_t module, RecordId after,
 }
 
 std::vector<RecordId> SqliteStore::requested_by(UserId user) const {
-    const auto defs = impl_->bound();
-    if (!defs) {
-        return {};
-    }
-    const std::string key = codec::user_key(*defs, user);
-    if (key.empty()) {
-        return {};
-    }
-    try {
-        return impl_->read([&](Conn& c) {
-            Stmt s = c.prepare(
-                "SELECT id FROM records WHERE requester = ? AND deleted = 0 ORDER BY id");
-            s.bind(1, key);
-            return collect_ids<void>(s);
-        });
-    } catch (const SqlError& e) {
-        impl_->note(e);
-        return {};
-    }
+    return requested_by_page(user, 0, std::numeric_limits<std::size_t>::max());
 }
 
 std::vector<RecordId> SqliteStore::assigned_to(UserId user) const {
-    const auto defs = impl_->bound();
-    if (!defs) {
-        return {};
-    }
-    const std::string key = codec::user_key(*defs, user);
-    if (key.empty()) {
-        return {};
-    }
-    try {
-        return impl_->read([&](Conn& c) {
-            Stmt s = c.prepare(
-                "SELECT id FROM records WHERE assignee = ? AND deleted = 0 ORDER BY id");
-            s.bind(1, key);
-            return collect_ids<void>(s);
-        });
-    } catch (const SqlError& e) {
-        impl_->note(e);
-        return {};
-    }
+    return assigned_to_page(user, 0, std::numeric_limits<std::size_t>::max());
 }
 
 std::optional<StoredResponse> SqliteStore::recall(std::string_view key) const {
@@ -1358,24 +1282,7 @@ std::optional<DefinitionsVersion> SqliteStore::latest_definitions() const {
 }
 
 std::vector<DefinitionsVersion> SqliteStore::definitions_versions() const {
-    std::vector<DefinitionsVersion> out;
-    try {
-        impl_->read([&](Conn& c) {
-            Stmt s = c.prepare("SELECT version, published_by, published_at, summary "
-                               "FROM definitions ORDER BY version DESC");
-            while (s.step()) {
-                DefinitionsVersion& v = out.emplace_back();
-                v.version = s.integer(0);
-                v.published_by = s.string(1);
-                v.published_at = s.integer(2);
-                v.summary = s.string(3);
-            }
-            return 0;
-        });
-    } catch (const SqlError& e) {
-        impl_->note(e);
-    }
-    return out;
+    return definitions_versions_page(0, std::numeric_limits<std::size_t>::max());
 }
 
 // Paged reads (indexed: history_by_record, outbox_by_status, outbox_by_recipient,
